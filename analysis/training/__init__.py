@@ -1,0 +1,1 @@
+"""Training code for the embedded classifier; never imported by the user-facing modules."""

@@ -1,0 +1,374 @@
+"""Tests of analysis.plots, analysis.evidence and the `analysis plot` command.
+
+They check what the figures show (cell values, masks, whisker ends, colours,
+labels), that exported files are valid and not blank, and that re-saving is
+byte-identical for SVG.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import LineCollection, QuadMesh  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from analysis import plots  # noqa: E402
+from analysis.aggregate import aggregate_corpus, aggregate_documents  # noqa: E402
+from analysis.errors import InputError  # noqa: E402
+from analysis.evidence import evidence_html  # noqa: E402
+
+DOC = "ttn-fr-56"
+TEXTS = [
+    "Pékin se pose en médiateur entre Moscou et l'Occident",
+    "La Chine a présenté mardi un plan de paix en douze points, salué par le Kremlin.",
+    "Pékin a fourni une bouée de sauvetage économique à la Russie depuis le début de la guerre.",
+    "Les pays occidentaux accusent la Chine de livrer des composants à double usage.",
+    "Washington menace de nouvelles sanctions contre les entreprises chinoises.",
+    "Vladimir Poutine a remercié son « cher ami » Xi Jinping.",
+    "Selon un diplomate européen, « la neutralité chinoise est une fiction ».",
+    "Le commerce sino-russe a atteint un record.",
+    "Pékin évite de violer ouvertement les sanctions.",
+    "L'OTAN a qualifié la Chine de « facilitateur décisif ».",
+    "Moscou dénonce l'hypocrisie des Occidentaux.",
+    "La météo était clémente ce jour-là.",
+    "Kiev appelle Pékin à user de son influence sur la Russie.",
+    "Les négociations devraient reprendre le mois prochain.",
+]
+SCORES = {
+    0: {"China": 0.35, "Russia": 0.05, "West": -0.10},
+    1: {"China": 0.62, "Russia": 0.41},
+    2: {"China": 0.18, "Russia": -0.22},
+    3: {"China": -0.71, "West": 0.05},
+    4: {"China": -0.55, "West": -0.12},
+    5: {"Russia": 0.48, "China": 0.74},
+    6: {"China": -0.64, "West": 0.10},
+    7: {"China": 0.22, "Russia": 0.22},
+    8: {"China": 0.31},
+    9: {"China": -0.83, "Russia": -0.77, "West": 0.12},
+    10: {"Russia": -0.05, "West": -0.81, "China": 0.02},
+    12: {"China": 0.15, "Russia": -0.58},
+}
+MODEL = "embedded:e5-small-newsmtsc@0123456789ab"
+
+
+def make_stance(doc=DOC, lang="fr", shift=0.0) -> pd.DataFrame:
+    rows = []
+    for pid, d in SCORES.items():
+        for actor, s in d.items():
+            s = float(np.clip(s + shift, -1, 1))
+            pf = max(s, 0) + 0.1
+            rows.append(dict(doc_id=doc, para_id=pid, actor=actor, n_mentions=1, p_against=pf - s,
+                             p_neutral=1 - 2 * pf + s, p_favor=pf, score=s,
+                             label="favor" if s > 0.33 else "against" if s < -0.33 else "neutral",
+                             model=MODEL, evidence=TEXTS[pid], lang=lang))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def stance() -> pd.DataFrame:
+    return make_stance()
+
+
+@pytest.fixture
+def paragraphs() -> pd.DataFrame:
+    return pd.DataFrame({"doc_id": DOC, "para_id": range(len(TEXTS)), "text": TEXTS,
+                         "is_title": [True] + [False] * (len(TEXTS) - 1), "lang": "fr"})
+
+
+@pytest.fixture
+def sentiment() -> pd.DataFrame:
+    vals = [0.1, 0.45, 0.05, -0.6, -0.5, 0.55, -0.35, 0.3, -0.05, -0.7, -0.45, 0.6, -0.2, 0.1]
+    return pd.DataFrame({"doc_id": DOC, "para_id": range(14), "score": vals, "model": "hf:s@1"})
+
+
+@pytest.fixture(autouse=True)
+def _no_show_and_close(monkeypatch):
+    def fail(*a, **k):  # the package must never call plt.show()
+        raise AssertionError("plt.show() called")
+
+    monkeypatch.setattr(plt, "show", fail)
+    yield
+    plt.close("all")
+
+
+def _is_red(rgba) -> bool:
+    return rgba[0] > rgba[2] + 0.1
+
+
+def _is_blue(rgba) -> bool:
+    return rgba[2] > rgba[0] + 0.1
+
+
+# --------------------------------------------------------------------------- heatmap
+def test_heatmap_cells_equal_pivoted_scores_and_blanks_are_masked(stance, paragraphs):
+    ax = plots.stance_heatmap(stance, paragraphs=paragraphs)
+    mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
+    expected = (stance.pivot(index="para_id", columns="actor", values="score")
+                .reindex(index=range(14), columns=["China", "Russia", "West"]))
+    arr = mesh.get_array()
+    values = np.ma.getdata(arr).reshape(expected.shape)
+    mask = np.ma.getmaskarray(arr).reshape(expected.shape)
+    np.testing.assert_array_equal(mask, expected.isna().to_numpy())
+    np.testing.assert_allclose(values[~mask], expected.to_numpy()[~mask])
+    # paragraphs 11 and 13 (no mention at all) are full blank rows, not zeros
+    assert mask[11].all() and mask[13].all()
+    # colour convention: fixed symmetric range on RdBu, red negative / blue positive
+    assert mesh.get_clim() == (-1.0, 1.0)
+    assert mesh.cmap.name.startswith("RdBu")
+    assert _is_red(mesh.cmap(mesh.norm(-0.8))) and _is_blue(mesh.cmap(mesh.norm(0.8)))
+    # annotations: one per mentioned cell, same values
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == int((~mask).sum())
+    annotated = sorted(float(t.replace("\u2212", "-")) for t in texts)
+    np.testing.assert_allclose(annotated, sorted(expected.to_numpy()[~mask]))
+    # readable labels: number + first words, French characters intact, actors on top
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[2].startswith("2 · Pékin a fourni une bouée")
+    assert all(len(s) <= 50 for s in labels)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["China", "Russia", "West"]
+    # hatched background + legend entry explain the blank cells
+    assert any(isinstance(p, Rectangle) and p.get_hatch() for p in ax.patches)
+    assert "not mentioned" in ax.get_legend().get_texts()[0].get_text()
+    cbar = mesh.colorbar
+    assert "favourable" in cbar.ax.get_ylabel() and "unfavourable" in cbar.ax.get_ylabel()
+    assert DOC in ax.get_title(loc="left") and MODEL in ax.get_title(loc="left")
+
+
+def test_heatmap_without_paragraphs_uses_numbers_and_accepts_ax(stance):
+    fig, ax = plt.subplots()
+    out = plots.stance_heatmap(data=stance, ax=ax, annot=False, order=["West", "China"])
+    assert out is ax
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["West", "China"]
+    assert [t.get_text() for t in ax.get_yticklabels()][:3] == ["0", "1", "2"]
+    assert not ax.texts
+
+
+def test_heatmap_needs_doc_id_for_several_documents(stance):
+    both = pd.concat([stance, make_stance(doc="other")])
+    with pytest.raises(InputError, match="doc_id"):
+        plots.stance_heatmap(both)
+    ax = plots.stance_heatmap(both, doc_id="other")
+    assert "other" in ax.get_title(loc="left")
+    with pytest.raises(InputError, match="models"):
+        plots.stance_heatmap(pd.concat([stance, stance.assign(model="hf:x@1")]))
+    with pytest.raises(InputError, match="score"):
+        plots.stance_heatmap(stance.drop(columns="score"))
+
+
+# --------------------------------------------------------------------------- summary
+def test_actor_summary_whiskers_match_aggregate_table(stance):
+    agg = aggregate_documents(stance, n_resamples=999)
+    ax = plots.actor_summary(agg)
+    ci = next(c for c in ax.collections if isinstance(c, LineCollection) and c.get_gid() == "ci")
+    segs = ci.get_segments()
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["China", "Russia", "West"]
+    for seg, (_, row) in zip(segs, agg.iterrows()):
+        assert seg[0][0] == pytest.approx(row.ci_low)
+        assert seg[1][0] == pytest.approx(row.ci_high)
+    widths = [p.get_width() for p in ax.patches if isinstance(p, Rectangle) and p.get_height() < 1]
+    np.testing.assert_allclose(widths, agg.mean_score)
+    # bar colour follows the sign: West is negative -> red, a positive mean -> blue
+    bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() < 1]
+    for bar, m in zip(bars, agg.mean_score):
+        r, _, b, _ = bar.get_facecolor()
+        assert (r > b) if m < 0 else (b > r), (m, bar.get_facecolor())
+    assert _is_red(plots.score_color(-0.5)) and _is_blue(plots.score_color(0.5))
+    assert ax.get_xlim()[0] <= -1 and ax.get_xlim()[1] >= 1
+    assert any("n=8" in t.get_text() for t in ax.texts)  # Russia: 8 paragraphs
+
+
+def test_actor_summary_with_hue_and_raw_stance_input(stance):
+    multi = pd.concat([stance, make_stance(doc="ttn-en-56", lang="en", shift=-0.3)])
+    agg = aggregate_corpus(multi, by="lang", n_resamples=999)
+    ax = plots.actor_summary(agg, hue="lang")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["China · en", "China · fr", "Russia · en", "Russia · fr", "West · en", "West · fr"]
+    by_label = agg.assign(label=agg.actor + " · " + agg.lang).set_index("label")
+    segs = next(c for c in ax.collections if c.get_gid() == "ci").get_segments()
+    np.testing.assert_allclose([s[0][0] for s in segs], by_label.loc[labels, "ci_low"])
+    np.testing.assert_allclose([s[1][0] for s in segs], by_label.loc[labels, "ci_high"])
+    # whiskers sit on the bar of their row
+    ys = [t for t in ax.get_yticks()]
+    np.testing.assert_allclose([s[0][1] for s in segs], ys)
+    # a raw stance table is aggregated on the fly (same numbers, default seed)
+    ax2 = plots.actor_summary(multi, hue="lang")
+    full = aggregate_corpus(multi, by="lang")
+    full = full.assign(label=full.actor + " · " + full.lang).set_index("label")
+    segs2 = next(c for c in ax2.collections if c.get_gid() == "ci").get_segments()
+    np.testing.assert_allclose([s[0][0] for s in segs2], full.loc[labels, "ci_low"])
+
+
+# --------------------------------------------------------------------------- trajectory / sentiment
+def test_trajectory_breaks_lines_where_actor_not_mentioned(stance, paragraphs):
+    ax = plots.stance_trajectory(stance, paragraphs=paragraphs)
+    lines = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+    assert set(lines) == {"China", "Russia", "West"}
+    west = lines["West"]
+    np.testing.assert_array_equal(west.get_xdata(), np.arange(14))
+    y = np.asarray(west.get_ydata(), dtype=float)
+    expected = stance[stance.actor == "West"].set_index("para_id").score.reindex(range(14))
+    np.testing.assert_array_equal(np.isnan(y), expected.isna().to_numpy())
+    np.testing.assert_allclose(y[~np.isnan(y)], expected.dropna())
+    # categorical colours never reuse the score convention's pure red/blue
+    colors = {matplotlib.colors.to_hex(ln.get_color()) for ln in lines.values()}
+    assert len(colors) == 3
+    assert ax.get_ylim() == pytest.approx((-1.08, 1.08))
+
+
+def test_sentiment_bars_values_colours_and_labels(sentiment, paragraphs):
+    ax = plots.sentiment_bars(sentiment, paragraphs=paragraphs)
+    bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_height() < 1]
+    np.testing.assert_allclose([b.get_width() for b in bars], sentiment.score)
+    assert _is_red(bars[9].get_facecolor()) and _is_blue(bars[11].get_facecolor())
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0].startswith("0 · Pékin se pose")
+    assert "positive" in ax.get_xlabel()
+
+
+def test_language_comparison_one_panel_per_actor_one_line_per_language(stance):
+    multi = pd.concat([stance, make_stance(doc="ttn-en-56", lang="en", shift=0.1),
+                       make_stance(doc="ttn-ru-56", lang="ru", shift=-0.1)])
+    fig = plots.language_comparison(multi)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    panels = [ax for ax in fig.axes if ax.get_title(loc="center")]
+    assert [ax.get_title(loc="center") for ax in panels] == ["China", "Russia", "West"]
+    russia = panels[1]
+    lines = {ln.get_label(): ln for ln in russia.get_lines() if not ln.get_label().startswith("_")}
+    assert set(lines) == {"en", "fr", "ru"}
+    y = np.asarray(lines["en"].get_ydata(), dtype=float)
+    exp = make_stance(lang="en", shift=0.1).query("actor == 'Russia'").set_index("para_id").score
+    np.testing.assert_allclose(y[list(exp.index)], exp)
+    assert np.isnan(y[3])  # Russia not mentioned in paragraph 3
+    with pytest.raises(InputError, match="one article per language"):
+        plots.language_comparison(pd.concat([multi, make_stance(doc="x", lang="fr")]))
+
+
+# --------------------------------------------------------------------------- saving
+def test_save_figure_writes_valid_non_blank_files(stance, tmp_path):
+    ax = plots.stance_heatmap(stance)
+    out = tmp_path / "figs" / "sub"  # created when missing
+    paths = plots.save_figure(ax.figure, "seed_heatmap", dpi=60, directory=out)
+    assert [p.name for p in paths] == ["seed_heatmap.png", "seed_heatmap.svg", "seed_heatmap.pdf"]
+    img = mpimg.imread(paths[0])
+    assert img.ndim == 3 and img.shape[0] > 100 and float(img[..., :3].var()) > 0.001
+    root = ET.parse(paths[1]).getroot()
+    assert root.tag.endswith("svg")
+    pdf = paths[2].read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
+    assert sorted(os.listdir(out)) == sorted(p.name for p in paths)  # no temp files left
+    for p in paths:
+        data = p.read_bytes()
+        assert str(tmp_path).encode() not in data  # no absolute paths in outputs
+    assert b"<dc:date>" not in paths[1].read_bytes()
+    assert b"CreationDate" not in pdf
+
+
+def test_resaving_is_byte_identical_and_replaces_files(stance, tmp_path):
+    def render_and_save():
+        ax = plots.stance_heatmap(stance)
+        paths = plots.save_figure(ax.figure, "h", formats=("svg", "pdf"), directory=tmp_path)
+        plt.close(ax.figure)
+        return [p.read_bytes() for p in paths]
+
+    first = render_and_save()
+    second = render_and_save()
+    assert first[0] == second[0]  # SVG identical across runs
+    assert first[1] == second[1]  # PDF too (no dates)
+    assert sorted(os.listdir(tmp_path)) == ["h.pdf", "h.svg"]
+
+
+def test_save_figure_rejects_bad_names_and_formats(stance, tmp_path):
+    ax = plots.stance_heatmap(stance)
+    with pytest.raises(InputError, match="name"):
+        plots.save_figure(ax.figure, "../escape", directory=tmp_path)
+    with pytest.raises(InputError, match="format"):
+        plots.save_figure(ax.figure, "x", formats=("jpg",), directory=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    # an Axes is accepted in place of its figure
+    assert plots.save_figure(ax, "x", formats="png", dpi=30, directory=tmp_path)[0].is_file()
+
+
+# --------------------------------------------------------------------------- evidence view
+def test_evidence_html_escapes_highlights_and_colours(paragraphs, stance):
+    paras = paragraphs.copy()
+    paras.loc[1, "text"] = "<script>alert(1)</script> La Chine & la Russie"
+    ms = pd.DataFrame([
+        dict(doc_id=DOC, para_id=1, actor="China", surface="Chine", start=29, end=34, score=-0.9),
+        dict(doc_id=DOC, para_id=1, actor="Russia", surface="Russie", start=40, end=46, score=0.9),
+        dict(doc_id=DOC, para_id=2, actor="China", surface="Pékin", start=0, end=5, score=0.0),
+        # overlapping span of another actor
+        dict(doc_id=DOC, para_id=2, actor="West", surface="Pék", start=0, end=3, score=float("nan")),
+    ])
+    assert paras.loc[1, "text"][29:34] == "Chine" and paras.loc[1, "text"][40:46] == "Russie"
+    view = evidence_html(paras, mention_scores=ms, stance=stance)
+    html_text = view._repr_html_()
+    assert "<script>" not in html_text and "&lt;script&gt;" in html_text
+    assert "&amp; la" in html_text
+    red = matplotlib.colors.to_hex(plots.score_color(-0.9))
+    blue = matplotlib.colors.to_hex(plots.score_color(0.9))
+    assert f'background:{red};color:#ffffff" title="China: stance \u22120.90 (Chine)"' in html_text
+    assert f'title="Russia: stance +0.90 (Russie)"' in html_text and blue in html_text
+    # overlap: "Pék" carries both actors, "in" only China
+    assert 'title="China: stance +0.00 (Pékin); West: no score (Pék)"' in html_text
+    # stance table evidence sentences are shown
+    assert "“Les pays occidentaux accusent la Chine" in html_text
+
+
+def test_evidence_html_saves_page(paragraphs, tmp_path):
+    ms = pd.DataFrame([dict(doc_id=DOC, para_id=0, actor="China", surface="Pékin", start=0, end=5)])
+    view = evidence_html(paragraphs, ms)  # plain mentions: grey highlight
+    assert "#e0e0e0" in view.data and 'title="China: no score (Pékin)"' in view.data
+    view.save(tmp_path / "e.html")
+    text = (tmp_path / "e.html").read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "Pékin" in text
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_plot_writes_standard_figures(stance, paragraphs, sentiment, tmp_path, capsys):
+    from analysis.cli import main
+
+    multi = pd.concat([stance, make_stance(doc="ttn-en-56", lang="en", shift=0.1)])
+    scores = tmp_path / "scores.csv"
+    multi.to_csv(scores, index=False)
+    paragraphs.to_csv(tmp_path / "paras.csv", index=False)
+    sentiment.to_csv(tmp_path / "sent.csv", index=False)
+    out = tmp_path / "figs"
+    code = main(["plot", str(scores), "--out-dir", str(out), "--paragraphs", str(tmp_path / "paras.csv"),
+                 "--sentiment", str(tmp_path / "sent.csv"), "--dpi", "40"])
+    assert code == 0, capsys.readouterr().err
+    names = {
+        "ttn-fr-56_stance_heatmap", "ttn-fr-56_stance_trajectory", "ttn-en-56_stance_heatmap",
+        "ttn-en-56_stance_trajectory", "ttn-fr-56_sentiment", "actor_summary", "language_comparison",
+    }
+    expected = {f"{n}.{ext}" for n in names for ext in ("png", "svg", "pdf")}
+    assert set(os.listdir(out)) == expected
+    for name in names:
+        img = mpimg.imread(out / f"{name}.png")
+        assert float(img[..., :3].var()) > 0.001, name
+    printed = capsys.readouterr().out.split()
+    assert len(printed) == len(expected)
+
+
+def test_cli_plot_reports_missing_columns(tmp_path, capsys):
+    from analysis.cli import main
+
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"doc_id": ["a"], "para_id": [0], "target": ["China"]}).to_csv(bad, index=False)
+    code = main(["plot", str(bad), "--out-dir", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and "bad.csv" in err and "actor" in err and "score" in err
+    assert not (tmp_path / "o").exists()
+    code = main(["plot", str(bad), "--out-dir", str(tmp_path / "o"), "--formats", "gif"])
+    assert code == 2 and "gif" in capsys.readouterr().err
