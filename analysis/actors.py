@@ -547,7 +547,7 @@ def _parse_alias(item: Any, where: str, line: str, what: str, compound: bool) ->
 
 _PYSBD_MAX_CHARS = 20_000
 # a character after which pysbd might end a sentence, followed by more text
-_INNER_BOUNDARY = regex.compile(r"[.!?…;:。！？；\n\r\v\f\x1c-\x1e\x85\u2028\u2029].*\S", regex.DOTALL)
+_INNER_BOUNDARY = regex.compile(r"[.!?…。！？；\n\r\v\f\x1c-\x1e\x85\u2028\u2029].*\S", regex.DOTALL)
 _FALLBACK_SENT = regex.compile(
     r"\S.*?(?:[.!?…]+[\"'»”’)\]]*(?=\s)|[。！？]+[」』”’）]*|$)", regex.DOTALL
 )
@@ -600,7 +600,52 @@ def sentence_spans(text: str, lang: str | None = None) -> list[tuple[int, int]]:
 
 @functools.lru_cache(maxsize=4096)
 def _cached_spans(text: str, lang: str | None) -> tuple[tuple[int, int], ...]:
+    quick = _regex_spans(text)
+    if not _questionable(text, quick):
+        return tuple(quick)
     return tuple(_split(text, lang))
+
+
+def _questionable(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether pysbd could split ``text`` differently from the punctuation splitter.
+
+    The simple splitter ends a sentence at . ! ? … (plus closing quotes) before
+    whitespace, and after 。！？. Its result is kept when every boundary is plain:
+    the next sentence starts with an uppercase letter, a quote or a CJK character,
+    and a boundary made by '.' does not follow an abbreviation-like word (up to 2
+    letters, a number, an inner dot, or a listed abbreviation: "M.", "Dr.",
+    "U.S.", "3.", "etc."). Anything else (and any line break inside the
+    paragraph) is left to pysbd. On the seed, its translations and 3,000
+    synthetic paragraphs the result is identical to pysbd's (checked in tests).
+    """
+    if len(spans) <= 1:
+        return bool(_OTHER_BREAK.search(text))
+    if _OTHER_BREAK.search(text):
+        return True
+    for (_, end), (nxt, _) in zip(spans, spans[1:]):
+        first = text[nxt]
+        if not (first.isupper() or first in _OPENERS or _HAS_CJK.match(first)):
+            return True
+        seg = text[:end].rstrip(_CLOSERS)
+        if seg.endswith(".") and not seg.endswith(".."):
+            token = _LAST_TOKEN.search(seg[:-1])
+            chunk = token.group().strip(_CLOSERS + "".join(_OPENERS)) if token else ""
+            word = _LAST_WORD.search(chunk)
+            if "." in chunk or word is None or len(word.group()) <= 2 or word.group().casefold() in _ABBREVIATIONS:
+                return True
+    return False
+
+
+_OPENERS = set("\"'«“‘(„[¿¡")
+_CLOSERS = "\"'»”’“)]"
+_LAST_TOKEN = regex.compile(r"\S+$")
+_LAST_WORD = regex.compile(r"\p{L}+$")
+_OTHER_BREAK = regex.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_ABBREVIATIONS = frozenset(
+    "etc approx env cf resp bzw usw vgl ggf sog vs jr sr dept gen gov sen rep prof capt lieut sgt "
+    "col maj cmdr adm mme mlle mgr avv dott sig sra srta ing lic art fig vol no nr tel str mrs inc ltd "
+    "corp mio mrd bd av ave blvd abs ca env dir pres univ".split()
+)
 
 
 def _split(text: str, lang: str | None) -> list[tuple[int, int]]:
@@ -658,7 +703,8 @@ def find_mentions(paragraphs: pd.DataFrame, actors: Lexicon | str | os.PathLike[
     paragraphs
         Paragraph table (see :func:`analysis.read_articles`); needs ``doc_id``,
         ``para_id`` and ``text``; ``lang`` (ISO 639-1) is used when present to
-        pick language-specific aliases and the sentence splitter.
+        pick language-specific aliases and the sentence splitter (a missing,
+        empty or ``"und"`` language gets every alias).
     actors
         ``None`` for the default lexicon, a :class:`Lexicon` from
         :func:`load_actors`, the path of a user YAML file (extending the
@@ -712,7 +758,7 @@ def find_mentions(paragraphs: pd.DataFrame, actors: Lexicon | str | os.PathLike[
         raise InputError("paragraph table: column 'para_id' must hold integers") from None
     texts = [v if isinstance(v, str) else "" for v in paragraphs["text"].tolist()]
     langs = (
-        [v if isinstance(v, str) and v else None for v in paragraphs["lang"].tolist()]
+        [v if isinstance(v, str) and v and v != "und" else None for v in paragraphs["lang"].tolist()]
         if "lang" in paragraphs.columns else [None] * len(texts)
     )
 

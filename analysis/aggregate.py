@@ -44,6 +44,7 @@ __all__ = [
     "aggregate_corpus",
     "aggregate_documents",
     "bootstrap_ci",
+    "language_consistency",
 ]
 
 #: Statistic columns shared by both aggregate tables, in output order.
@@ -361,3 +362,112 @@ def aggregate_corpus(
         out = out.merge(pooled, on=keys, how="left")
         out = out[keys + ["n_documents", *AGGREGATE_COLUMNS]]
     return _finish(out, keys, has_model)
+
+
+def language_consistency(
+    stance: pd.DataFrame,
+    reference_lang: str = "fr",
+    *,
+    lang: str = "lang",
+    paragraphs: pd.DataFrame | None = None,
+    value: str = "score",
+) -> pd.DataFrame:
+    """How closely each translation's scores follow the reference language's.
+
+    The table must hold one article per language, translated paragraph by
+    paragraph (aligned ``para_id``). For every language other than
+    ``reference_lang``, the paragraph x actor pairs scored in *both* that
+    language and the reference are matched on (``para_id``, ``actor``) and
+    compared.
+
+    Parameters
+    ----------
+    stance : pandas.DataFrame
+        Stance table (``doc_id``, ``para_id``, ``actor``, ``score``) with a
+        language column, or without one when ``paragraphs`` gives it.
+    reference_lang : str, default "fr"
+        Language the others are compared with (the original).
+    lang : str, default "lang"
+        Language column.
+    paragraphs : pandas.DataFrame, optional
+        Paragraphs table (``doc_id``, ``para_id``, ``lang``) joined on to get
+        the language when ``stance`` lacks it.
+    value : str, default "score"
+        Score column compared.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per other language (sorted), columns:
+
+        - ``lang``: the language;
+        - ``n_pairs`` (int): pairs scored in both languages (the sample of r);
+        - ``n_only_reference`` / ``n_only_lang`` (int): pairs scored in only
+          one of the two (an actor found in one text but not the other);
+        - ``pearson_r`` (float): Pearson correlation of the matched scores;
+          NaN with fewer than 3 pairs or when either side is constant;
+        - ``mean_abs_diff`` (float): mean absolute score difference;
+        - ``sign_agreement`` (float): share of matched pairs whose scores have
+          the same sign (both >= 0 or both < 0).
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Missing columns, no rows in the reference language, several
+        documents in one language, or several models in the table.
+    """
+    _check_columns(stance, ("para_id", "actor", value), "stance table")
+    df = stance.copy()
+    if lang not in df.columns:
+        if paragraphs is None:
+            raise InputError(
+                f"stance table has no {lang!r} column; pass paragraphs= (doc_id, para_id, {lang})"
+            )
+        _check_columns(paragraphs, ["doc_id", "para_id", lang], "paragraphs table")
+        _check_columns(df, ["doc_id"], "stance table")
+        meta = paragraphs[["doc_id", "para_id", lang]].drop_duplicates(subset=["doc_id", "para_id"])
+        df = df.merge(meta, on=["doc_id", "para_id"], how="left", validate="many_to_one")
+    if "model" in df.columns and df["model"].nunique() > 1:
+        raise InputError("stance table mixes several models; compare one model at a time")
+    if "doc_id" in df.columns:
+        docs = df.groupby(lang)["doc_id"].nunique()
+        several = docs[docs > 1]
+        if len(several):
+            raise InputError(
+                "language_consistency needs one article per language; "
+                f"several documents in: {', '.join(map(str, several.index))}"
+            )
+    df[value] = pd.to_numeric(df[value], errors="coerce")
+    if df.duplicated([lang, "para_id", "actor"]).any():
+        raise InputError("stance table has several rows for the same language, paragraph and actor")
+    ref = df[df[lang] == reference_lang].set_index(["para_id", "actor"])[value]
+    if ref.empty:
+        raise InputError(
+            f"no stance rows in the reference language {reference_lang!r}; "
+            f"languages present: {', '.join(sorted(map(str, df[lang].dropna().unique()))) or 'none'}"
+        )
+    rows = []
+    for lg in sorted((x for x in df[lang].dropna().unique() if x != reference_lang), key=str):
+        other = df[df[lang] == lg].set_index(["para_id", "actor"])[value]
+        both = pd.concat([ref.rename("ref"), other.rename("other")], axis=1, join="inner").dropna()
+        a = both["ref"].to_numpy(dtype=float)
+        b = both["other"].to_numpy(dtype=float)
+        n = len(both)
+        if n >= 3 and np.ptp(a) > 0 and np.ptp(b) > 0:
+            r = float(np.corrcoef(a, b)[0, 1])
+        else:
+            r = float("nan")
+        rows.append(
+            {
+                lang: lg,
+                "n_pairs": n,
+                "n_only_reference": int(len(ref.index.difference(other.index))),
+                "n_only_lang": int(len(other.index.difference(ref.index))),
+                "pearson_r": r,
+                "mean_abs_diff": float(np.mean(np.abs(a - b))) if n else float("nan"),
+                "sign_agreement": float(np.mean((a >= 0) == (b >= 0))) if n else float("nan"),
+            }
+        )
+    cols = [lang, "n_pairs", "n_only_reference", "n_only_lang", "pearson_r", "mean_abs_diff",
+            "sign_agreement"]
+    return pd.DataFrame(rows, columns=cols)

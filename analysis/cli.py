@@ -191,29 +191,73 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="article file, folder or table")
     p.add_argument("--actors", metavar="FILE", help="actor lexicon YAML (extends the default one)")
     _add_model(p)
+    p.add_argument(
+        "--no-cache", action="store_true",
+        help="do not read or write the model-output cache (default: reuse outputs of earlier runs, "
+        "stored under $ANALYSIS_CACHE_DIR or the user cache folder; ANALYSIS_NO_CACHE=1 also disables it)",
+    )
+    p.add_argument(
+        "--chunk-size", type=int, default=None, metavar="N",
+        help="mentions per model call, whole documents (default: 2000, as score_stance); memory stays "
+        "flat however large the corpus",
+    )
     _add_out(p)
     p.set_defaults(func=_run_score)
 
 
 def _run_score(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from .actors import find_mentions, load_actors
+    from .cache import progress_bar, with_cache
     from .classifiers import load_classifier
     from .corpus import read_articles
-    from .scoring import score_stance
+    from .scoring import StanceScorer, _chunk_bounds
 
     _check_out(args.out)
+    from .scoring import DEFAULT_CHUNK_MENTIONS
+
+    chunk_size = DEFAULT_CHUNK_MENTIONS if args.chunk_size is None else args.chunk_size
+    if chunk_size < 1:
+        raise InputError(f"--chunk-size must be >= 1, got {chunk_size}")
     actors = load_actors(args.actors) if args.actors else None
     paragraphs = read_articles(args.inputs)
-    # load the model even when nothing is mentioned: a wrong --model always fails
-    classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device)
-    mentions = find_mentions(paragraphs, actors)
-    stance = score_stance(paragraphs, mentions, classifier)
-    _write_table(stance, args.out)
+    # the model is located and checked even when nothing is mentioned (a wrong --model
+    # always fails); its weights are loaded only if some output is not in the cache
+    classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device, lazy=True)
+    scorer = StanceScorer(with_cache(classifier, not args.no_cache), chunk_size)
+    # stream: find mentions in whole documents, about _STREAM_PARAGRAPHS paragraphs at a time;
+    # the scorer calls the model on chunks of --chunk-size mentions, exactly as score_stance does
+    codes, uniques = pd.factorize(paragraphs["doc_id"], sort=False)
+    n_mentions = 0
+    bar = progress_bar(len(paragraphs), "scoring", unit="para", min_total=2 * _STREAM_PARAGRAPHS, leave=True)
+    for lo, hi in _chunk_bounds(codes, len(uniques), _STREAM_PARAGRAPHS):
+        part = paragraphs[(codes >= lo) & (codes < hi)]
+        mentions = find_mentions(part, actors)
+        n_mentions += len(mentions)
+        scorer.add(mentions)
+        bar.update(len(part))
+    stance = scorer.result()
+    bar.close()
+    _write_table(_rounded(stance), args.out)
     _note(
-        f"wrote {len(stance)} stance row(s) ({len(mentions)} mention(s) in "
+        f"wrote {len(stance)} stance row(s) ({n_mentions} mention(s) in "
         f"{paragraphs['doc_id'].nunique()} document(s)) with {classifier.model_id} to {args.out}"
     )
     return 0
+
+
+#: Paragraphs read into the mention finder at a time by ``analysis score``.
+_STREAM_PARAGRAPHS = 1000
+
+#: Decimals of probabilities and scores in written tables: byte-identical files across runs and machines.
+FLOAT_DECIMALS = 6
+
+
+def _rounded(table):
+    """``table`` with its probability / score columns rounded to :data:`FLOAT_DECIMALS`."""
+    cols = [c for c in table.columns if c.startswith("p_") or c == "score"]
+    return table.round({c: FLOAT_DECIMALS for c in cols}) if cols else table
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:

@@ -95,3 +95,267 @@ def evaluate_newsmtsc(classifier, path: str | os.PathLike) -> dict:
     proba = classifier.predict_proba(data["sentence"].tolist(), list(zip(data["start"], data["end"])))
     report = classification_report(data["label"], proba.argmax(1))
     return {**report, "file": Path(path).name, "model": getattr(classifier, "model_id", "?")}
+
+
+# --------------------------------------------------------------------------- probabilities
+PROBA_COLUMNS = ("p_negative", "p_neutral", "p_positive")
+
+
+def predict_newsmtsc(classifier, path: str | os.PathLike) -> pd.DataFrame:
+    """The targets of a NewsMTSC file with the classifier's probabilities.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`read_newsmtsc` plus ``p_negative``,
+        ``p_neutral``, ``p_positive`` (float) and ``pred`` (0/1/2, argmax);
+        ``label`` is the gold class (0 negative, 1 neutral, 2 positive).
+        Feed ``label``/``pred`` to :func:`classification_report` and the
+        probabilities to :func:`calibration_table`.
+    """
+    data = read_newsmtsc(path)
+    proba = np.asarray(
+        classifier.predict_proba(data["sentence"].tolist(), list(zip(data["start"], data["end"]))),
+        dtype=float,
+    )
+    if proba.shape != (len(data), 3):
+        raise ValueError(f"predict_proba returned shape {proba.shape}, expected {(len(data), 3)}")
+    out = data.copy()
+    for j, col in enumerate(PROBA_COLUMNS):
+        out[col] = proba[:, j]
+    out["pred"] = proba.argmax(1)
+    return out
+
+
+def _class_index(y_true, classes: Sequence[str]) -> np.ndarray:
+    """Gold labels as indices into ``classes`` (each may be an index or a class name)."""
+    lookup = {c: i for i, c in enumerate(classes)}
+    out = []
+    for v in list(y_true):
+        if isinstance(v, str):
+            if v not in lookup:
+                raise InputError(f"unknown label {v!r}; expected one of {list(classes)}")
+            out.append(lookup[v])
+        else:
+            out.append(int(v))
+    return np.asarray(out, dtype=int)
+
+
+def calibration_table(
+    y_true: Sequence, proba: np.ndarray, *, n_bins: int = 10, classes: Sequence[str] = CLASSES
+) -> pd.DataFrame:
+    """Top-label calibration: predicted confidence vs observed accuracy per bin.
+
+    The confidence of a prediction is its largest class probability; the
+    prediction is correct when that class is the gold one. Predictions are
+    binned by confidence into ``n_bins`` equal-width bins on [0, 1] (a
+    confidence of exactly 1 falls in the last bin).
+
+    Parameters
+    ----------
+    y_true : sequence of int or str
+        Gold class, as an index into ``classes`` or as the class name.
+    proba : array of shape (n, k)
+        Predicted probabilities, columns in ``classes`` order.
+    n_bins : int, default 10
+    classes : sequence of str
+
+    Returns
+    -------
+    DataFrame
+        One row per bin (empty bins included): ``bin`` (0-based), ``lower``,
+        ``upper`` (edges), ``n`` (predictions in the bin), ``confidence``
+        (their mean confidence) and ``accuracy`` (share correct); both NaN
+        for an empty bin.
+    """
+    proba = np.asarray(proba, dtype=float)
+    y = _class_index(y_true, classes)
+    if proba.ndim != 2 or proba.shape[0] != len(y):
+        raise InputError(f"proba has shape {proba.shape}; expected ({len(y)}, {len(classes)})")
+    if n_bins < 1:
+        raise InputError(f"n_bins must be at least 1, got {n_bins}")
+    conf = proba.max(axis=1) if len(y) else np.zeros(0)
+    correct = (proba.argmax(axis=1) == y) if len(y) else np.zeros(0, dtype=bool)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=False), 0, n_bins - 1)
+    rows = []
+    for b in range(n_bins):
+        sel = which == b
+        n = int(sel.sum())
+        rows.append({
+            "bin": b, "lower": float(edges[b]), "upper": float(edges[b + 1]), "n": n,
+            "confidence": float(conf[sel].mean()) if n else float("nan"),
+            "accuracy": float(correct[sel].mean()) if n else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def expected_calibration_error(
+    y_true: Sequence, proba: np.ndarray, *, n_bins: int = 10, classes: Sequence[str] = CLASSES
+) -> float:
+    """Expected calibration error (top-label, equal-width bins).
+
+    ``ECE = sum_b n_b / n * |accuracy_b - confidence_b|`` over the bins of
+    :func:`calibration_table`: 0 for a perfectly calibrated classifier; 0.1
+    means its confidence is off by 10 percentage points on average. NaN for
+    an empty sample.
+    """
+    table = calibration_table(y_true, proba, n_bins=n_bins, classes=classes)
+    total = table["n"].sum()
+    if total == 0:
+        return float("nan")
+    used = table[table["n"] > 0]
+    return float((used["n"] / total * (used["accuracy"] - used["confidence"]).abs()).sum())
+
+
+# --------------------------------------------------------------------------- seed gold
+STANCE_VALUE_TO_LABEL = {-1: "against", 0: "neutral", 1: "favor"}
+
+
+def read_gold_stance(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a gold stance file such as ``data/gold/ttn-fr-56.stance.csv``.
+
+    Returns
+    -------
+    DataFrame
+        ``doc_id`` (str), ``para_id`` (int), ``actor`` (str), ``stance``
+        (nullable Int64: -1, 0, 1, or <NA> = actor not referred to),
+        ``clarity`` ("clear" | "ambiguous"), ``rationale`` (str), and
+        ``label`` ("against" | "neutral" | "favor", None where ``stance`` is NA).
+
+    Raises
+    ------
+    InputError
+        Missing file, missing columns or a stance outside -1/0/1/NA.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such gold file")
+    gold = pd.read_csv(path, dtype={"doc_id": str, "actor": str, "clarity": str})
+    missing = [c for c in ("doc_id", "para_id", "actor", "stance", "clarity") if c not in gold.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    stance = pd.to_numeric(gold["stance"], errors="coerce")
+    bad = gold["stance"].notna() & ~stance.isin([-1, 0, 1])
+    if bad.any():
+        raise InputError(f"{path}: stance must be -1, 0, 1 or NA (row {int(bad.idxmax()) + 2})")
+    gold["para_id"] = gold["para_id"].astype("int64")
+    gold["stance"] = stance.astype("Int64")
+    gold["label"] = [None if pd.isna(v) else STANCE_VALUE_TO_LABEL[int(v)] for v in gold["stance"]]
+    return gold
+
+
+def _stance_label_from_row(stance: pd.DataFrame) -> pd.Series:
+    if "label" in stance.columns:
+        return stance["label"].astype(object)
+    cols = ["p_against", "p_neutral", "p_favor"]
+    if all(c in stance.columns for c in cols):
+        idx = stance[cols].to_numpy(dtype=float).argmax(1)
+        return pd.Series(np.array(["against", "neutral", "favor"], dtype=object)[idx], index=stance.index)
+    raise InputError("stance table needs a 'label' column (or p_against/p_neutral/p_favor)")
+
+
+def seed_agreement(
+    stance: pd.DataFrame,
+    gold: pd.DataFrame,
+    *,
+    on: Sequence[str] = ("doc_id", "para_id", "actor"),
+    by: str | Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Agreement of a stance table with hand-made gold judgements.
+
+    Parameters
+    ----------
+    stance : DataFrame
+        Stance table (``score_stance``): the ``on`` columns, ``score`` and
+        ``label`` (or the three probabilities).
+    gold : DataFrame
+        Gold table (:func:`read_gold_stance`): the ``on`` columns, ``stance``
+        (-1/0/1/NA) and ``clarity``.
+    on : sequence of str, default ("doc_id", "para_id", "actor")
+        Columns matching a model row to a gold row. Use
+        ``("para_id", "actor")`` with ``by="lang"`` to check aligned
+        translations against the original's gold.
+    by : str or list of str, optional
+        Columns of ``stance`` to report separately (e.g. ``"lang"``).
+
+    Returns
+    -------
+    DataFrame
+        Two rows per group, ``judgements`` = ``"all"`` (every gold pair with a
+        label) and ``"clear"`` (only those the annotator marked clear), with
+
+        - ``n_gold``: gold pairs with a label (-1/0/1);
+        - ``n_pairs``: of those, pairs the model scored (the sample below);
+        - ``n_unscored``: gold pairs the model did not score (actor not found);
+        - ``n_extra``: model rows the gold marks as not referred to (NA) or
+          lacks (same value in both rows of a group);
+        - ``exact_agreement``: share of ``n_pairs`` whose model ``label``
+          equals the gold label (against / neutral / favor);
+        - ``n_signed``: scored pairs whose gold is -1 or +1;
+        - ``sign_agreement``: share of those where the sign of the model
+          ``score`` matches the gold sign (the direction is right; gold
+          neutral pairs do not count);
+        - ``spearman``: Spearman rank correlation between gold stance and
+          model score (NaN with fewer than 3 pairs or a constant side).
+    """
+    from scipy.stats import spearmanr
+
+    on = list(on)
+    by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    for what, table, cols in (("stance table", stance, [*on, *by_cols, "score"]),
+                              ("gold table", gold, [*on, "stance", "clarity"])):
+        missing = [c for c in cols if c not in table.columns]
+        if missing:
+            raise InputError(f"{what} is missing column(s) {', '.join(missing)}")
+    g = gold[[*on, "stance", "clarity"]].copy()
+    g["stance"] = pd.to_numeric(g["stance"], errors="coerce")
+    if g.duplicated(on).any():
+        raise InputError(f"gold table has several rows for the same {', '.join(on)}")
+    s = stance[[*on, *by_cols, "score"]].copy()
+    s["model_label"] = _stance_label_from_row(stance).to_numpy()
+    for frame in (g, s):
+        if "doc_id" in on:
+            frame["doc_id"] = frame["doc_id"].astype(str)
+        if "para_id" in on:
+            frame["para_id"] = frame["para_id"].astype("int64")
+    groups = s.groupby(by_cols, sort=True, dropna=False) if by_cols else [((), s)]
+    labelled = g[g["stance"].notna()]
+    rows = []
+    for key, sub in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        if sub.duplicated(on).any():
+            raise InputError(
+                f"stance table has several rows for the same {', '.join(on)}"
+                + (f" within {dict(zip(by_cols, key))}" if by_cols else "")
+                + "; pass by= or filter the table"
+            )
+        merged_all = sub.merge(g, on=on, how="left")
+        n_extra = int(merged_all["stance"].isna().sum())
+        for judgements in ("all", "clear"):
+            gl = labelled if judgements == "all" else labelled[labelled["clarity"] == "clear"]
+            m = gl.merge(sub, on=on, how="left")
+            scored = m[m["score"].notna()]
+            gold_v = scored["stance"].to_numpy(dtype=float)
+            score = scored["score"].to_numpy(dtype=float)
+            gold_lab = np.array([STANCE_VALUE_TO_LABEL[int(v)] for v in gold_v], dtype=object)
+            signed = gold_v != 0
+            n = len(scored)
+            rho = float("nan")
+            if n >= 3 and np.ptp(gold_v) > 0 and np.ptp(score) > 0:
+                rho = float(spearmanr(gold_v, score).statistic)
+            rows.append({
+                **dict(zip(by_cols, key)),
+                "judgements": judgements,
+                "n_gold": int(len(gl)),
+                "n_pairs": n,
+                "n_unscored": int(len(gl) - n),
+                "n_extra": n_extra,
+                "exact_agreement": float(np.mean(scored["model_label"].to_numpy() == gold_lab)) if n else float("nan"),
+                "n_signed": int(signed.sum()),
+                "sign_agreement": float(np.mean(np.sign(score[signed]) == gold_v[signed])) if signed.any() else float("nan"),
+                "spearman": rho,
+            })
+    cols = [*by_cols, "judgements", "n_gold", "n_pairs", "n_unscored", "n_extra", "exact_agreement",
+            "n_signed", "sign_agreement", "spearman"]
+    return pd.DataFrame(rows, columns=cols)

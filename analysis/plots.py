@@ -52,8 +52,11 @@ __all__ = [
     "SCORE_LABEL",
     "SENTIMENT_LABEL",
     "actor_summary",
+    "confusion_matrix_plot",
+    "figure_name",
     "language_comparison",
     "load_table_for_plot",
+    "reliability_diagram",
     "save_figure",
     "score_color",
     "sentiment_bars",
@@ -940,3 +943,213 @@ def write_standard_figures(
     if multi_lang and (stance.groupby("lang")["doc_id"].nunique() == 1).all():
         _save(language_comparison(stance), "language_comparison")
     return written
+
+
+# --------------------------------------------------------------------------- validation
+def figure_name(*parts) -> str:
+    """A stable, file-name safe figure name from parts, e.g. ``("ttn-fr-56.en", "stance_heatmap")``.
+
+    Characters other than letters, digits, ``.``, ``_`` and ``-`` become ``-``;
+    parts are joined with ``_``. The result is accepted by :func:`save_figure`.
+    """
+    return "_".join(_slug(p) for p in parts) or "figure"
+
+
+def confusion_matrix_plot(
+    data: pd.DataFrame | None = None,
+    *,
+    y_true: str = "gold",
+    y_pred: str = "pred",
+    labels: Sequence | None = None,
+    display_labels: Sequence[str] | None = None,
+    normalize: str | None = "true",
+    ax=None,
+    title: str | None = None,
+    **kwargs,
+):
+    """Confusion matrix of gold against predicted classes, as an annotated heatmap.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per judged item with a gold column and a predicted column.
+    y_true, y_pred : str
+        Gold and predicted class columns (names or codes).
+    labels : sequence, optional
+        Class values in display order (default: sorted values of both columns).
+    display_labels : sequence of str, optional
+        Names shown for ``labels`` (e.g. ``["negative", "neutral",
+        "positive"]`` for codes 0/1/2).
+    normalize : {"true", None}, default "true"
+        ``"true"``: colour = share of the gold row (recall of each class on
+        the diagonal), so rare classes are as readable as frequent ones;
+        ``None``: colour = count. Every cell shows the count and, with
+        ``"true"``, the row share.
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+    **kwargs
+        Passed to :func:`seaborn.heatmap`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Rows = gold class, columns = predicted class; the diagonal (agreement)
+        is outlined. The colour scale is a single-hue purple, deliberately not
+        the red/blue stance scale.
+    """
+    import seaborn as sns
+
+    if normalize not in ("true", None):
+        raise InputError(f"confusion_matrix_plot: normalize must be 'true' or None, got {normalize!r}")
+    data = _require(data, [y_true, y_pred], "confusion_matrix_plot")
+    sub = data[[y_true, y_pred]].dropna()
+    if labels is None:
+        labels = sorted(set(sub[y_true]) | set(sub[y_pred]), key=str)
+    labels = list(labels)
+    names = [str(x) for x in (display_labels if display_labels is not None else labels)]
+    if len(names) != len(labels):
+        raise InputError("confusion_matrix_plot: display_labels must have one name per label")
+    index = {lab: i for i, lab in enumerate(labels)}
+    counts = np.zeros((len(labels), len(labels)), dtype=int)
+    for t, p in zip(sub[y_true], sub[y_pred]):
+        if t in index and p in index:
+            counts[index[t], index[p]] += 1
+    totals = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    shown = share if normalize == "true" else counts.astype(float)
+    annot = np.empty(counts.shape, dtype=object)
+    for i in range(counts.shape[0]):
+        for j in range(counts.shape[1]):
+            annot[i, j] = f"{counts[i, j]}\n{share[i, j]:.0%}" if normalize == "true" else f"{counts[i, j]}"
+    with theme():
+        ax = _new_ax(ax, (1.9 + 1.25 * len(labels), 1.5 + 1.05 * len(labels)))
+        ax.grid(False)
+        heat_kw = dict(
+            cmap="Purples", vmin=0.0, vmax=1.0 if normalize == "true" else max(1, counts.max()),
+            annot=annot, fmt="", linewidths=1.0, linecolor="white", square=True,
+            annot_kws={"fontsize": 10},
+            cbar_kws={"label": "share of the gold class" if normalize == "true" else "count",
+                      "shrink": 0.8},
+        )
+        heat_kw.update(kwargs)
+        sns.heatmap(pd.DataFrame(shown, index=names, columns=names), ax=ax, **heat_kw)
+        for i in range(len(labels)):
+            ax.add_patch(Rectangle((i, i), 1, 1, fill=False, edgecolor="#333333", linewidth=1.6, zorder=3,
+                                   clip_on=False))
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        ax.tick_params(axis="both", length=0)
+        ax.set_yticks(np.arange(len(names)) + 0.5, names, rotation=0)
+        ax.set_xticks(np.arange(len(names)) + 0.5, names, rotation=0)
+        ax.set_title(title or f"Confusion matrix (n = {int(counts.sum())})")
+    return ax
+
+
+def reliability_diagram(
+    data: pd.DataFrame | None = None,
+    *,
+    y_true: str = "label",
+    proba: Sequence[str] = ("p_negative", "p_neutral", "p_positive"),
+    classes: Sequence[str] = ("negative", "neutral", "positive"),
+    hue: str | None = None,
+    hue_order: Sequence | None = None,
+    n_bins: int = 10,
+    ax=None,
+    title: str | None = None,
+    **kwargs,
+):
+    """Reliability (calibration) diagram: does a 70 % confident prediction hold 70 % of the time?
+
+    Predictions are binned by their confidence (largest class probability);
+    for each bin the share of correct predictions is plotted against the
+    mean confidence (see :func:`analysis.evaluation.calibration_table`).
+    Points on the diagonal are well calibrated; below it the model is
+    over-confident, above it under-confident.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per prediction: the gold column ``y_true`` (class index or
+        name) and the probability columns ``proba`` (in ``classes`` order).
+    y_true : str, default "label"
+    proba : sequence of str
+        Probability columns, one per class.
+    classes : sequence of str
+        Class names, in the order of ``proba``.
+    hue : str, optional
+        Column splitting the predictions into separate curves (e.g. the
+        data set); each curve's legend entry gives its ECE and n.
+    hue_order : sequence, optional
+    n_bins : int, default 10
+        Equal-width confidence bins on [0, 1].
+    ax : matplotlib.axes.Axes, optional
+        Axes for the curve. Without it a new figure is made with a second,
+        smaller panel below showing how many predictions fall in each bin.
+    title : str, optional
+    **kwargs
+        Passed to :meth:`~matplotlib.axes.Axes.plot`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The reliability panel: one line per hue level (label starts with the
+        level, or "predictions") whose points are (mean confidence, accuracy)
+        of the non-empty bins; marker area grows with the bin's count.
+        ``ax.ece`` maps each level to its expected calibration error.
+    """
+    from analysis.evaluation import calibration_table, expected_calibration_error
+
+    data = _require(data, [y_true, *proba] + ([hue] if hue else []), "reliability_diagram")
+    levels = (
+        (list(hue_order) if hue_order is not None else sorted(data[hue].dropna().unique(), key=str))
+        if hue else [None]
+    )
+    styles = _category_styles(levels)
+    lo = np.floor(n_bins / len(classes)) / n_bins if len(classes) else 0.0
+    with theme():
+        hist_ax = None
+        if ax is None:
+            fig, (ax, hist_ax) = plt.subplots(
+                2, 1, figsize=(6.4, 6.2), sharex=True, layout="constrained",
+                gridspec_kw={"height_ratios": [3.2, 1.0]},
+            )
+        ax.plot([0, 1], [0, 1], linestyle="--", color="#777777", linewidth=1.0, zorder=1,
+                label="perfect calibration")
+        ece: dict = {}
+        width = 1.0 / n_bins / (len(levels) + 0.5)
+        for k, lev in enumerate(levels):
+            sub = data if lev is None else data[data[hue] == lev]
+            y = sub[y_true].tolist()
+            p = sub[list(proba)].to_numpy(dtype=float)
+            table = calibration_table(y, p, n_bins=n_bins, classes=classes)
+            e = expected_calibration_error(y, p, n_bins=n_bins, classes=classes)
+            ece[lev] = e
+            used = table[table["n"] > 0]
+            color, marker = styles[lev]
+            name = "predictions" if lev is None else str(lev)
+            kw = dict(color=color, marker=marker, linewidth=1.8, zorder=3,
+                      label=f"{name} (ECE {e:.3f}, n={len(sub)})", markeredgecolor="white")
+            kw.update(kwargs)
+            ax.plot(used["confidence"], used["accuracy"], markersize=0, **kw)
+            sizes = 25 + 175 * used["n"] / max(1, used["n"].max())
+            ax.scatter(used["confidence"], used["accuracy"], s=sizes, color=color, marker=marker,
+                       edgecolors="white", linewidths=0.6, zorder=4)
+            if hist_ax is not None:
+                share = table["n"] / max(1, table["n"].sum())
+                centres = (table["lower"] + table["upper"]) / 2 + (k - (len(levels) - 1) / 2) * width
+                hist_ax.bar(centres, share, width=width, color=color, alpha=0.85, zorder=2)
+        ax.set_xlim(lo - 0.02, 1.0)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_aspect("auto")
+        ax.set_ylabel("accuracy (share of predictions that are right)")
+        ax.set_title(title or "Reliability diagram: confidence vs accuracy")
+        ax.legend(loc="upper left", title="below the diagonal = over-confident")
+        if hist_ax is not None:
+            hist_ax.set_ylabel("share of\npredictions")
+            hist_ax.set_xlabel("confidence (probability of the predicted class), binned")
+            hist_ax.grid(axis="x", visible=False)
+            hist_ax.set_ylim(0, None)
+        else:
+            ax.set_xlabel("confidence (probability of the predicted class)")
+        ax.ece = ece
+    return ax

@@ -184,6 +184,8 @@ LOOKALIKES = [
     ("en", "The Washington Post reported from Xi'an; she ordered a Moscow Mule."),
     ("en", "Vera Wang designed a dress; the West Bank; western Canada; Latin Americans."),
     ("en", "The international community and Europe reacted; let us go."),
+    ("en", "WASHINGTON (AP) — A vote. MOSCOW (Reuters) - A meeting. (WASHINGTON) — Again."),
+    ("fr", "Pékin (AFP) – Une réunion."),
     ("fr", "Une poutine au Québec, de l'encre de Chine et une tournée en Europe."),
     ("fr", "Les chaînes d'approvisionnement et la communauté internationale ; l'Indochine."),
     ("fr", "Le Sahara occidental et l'Europe occidentale ; Louis XI ; la Prusse."),
@@ -233,6 +235,7 @@ def test_language_restricted_alias():
     assert found("fine china plates", "en") == set()
     # a paragraph without language gets every alias
     assert found("la diplomacia china", None) == {("China", "china")}
+    assert found("la diplomacia china", "und") == {("China", "china")}
 
 
 def test_chinese_without_spaces_and_latin_next_to_han():
@@ -422,6 +425,63 @@ def test_property_sentence_spans_exact(text, lang):
         assert last <= s < e <= len(text)
         assert text[s:e] == text[s:e].strip()
         last = e
+
+
+def _naive_mentions(lex, text, lang):
+    """Reference scan: each actor's exact pattern searched left to right (no prefilter)."""
+    out = set()
+    for actor in lex.actors:
+        m = lex.matcher(actor, lang)
+        if m.full is None:
+            continue
+        seen, pos = set(), 0
+        while True:
+            mt = m.full.search(text, pos)
+            if mt is None:
+                break
+            idx = int(mt.lastgroup[2:])
+            span = mt.span()
+            if m.aliases[idx].only_after and not any(p.fullmatch(x) for p in m.after[idx] for x in seen):
+                alt = m.unconditional.match(text, mt.start()) if m.unconditional is not None else None
+                if alt is None:
+                    pos = mt.start() + 1
+                    continue
+                span = alt.span()
+            out.add((actor, *span))
+            seen.add(text[span[0]:span[1]])
+            pos = span[1]
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=_TEXT, lang=_LANGS)
+def test_property_prefilter_gives_same_result_as_plain_search(text, lang):
+    lex = load_actors()
+    m = find_mentions(paras(text, lang=lang), lex)
+    assert set(zip(m["actor"], m["start"], m["end"])) == _naive_mentions(lex, text, lang)
+
+
+def test_fast_sentence_split_agrees_with_pysbd(seed_path):
+    from analysis import actors
+    from analysis.corpus import read_articles
+
+    files = [seed_path, *sorted(TRANSLATIONS.glob("*.txt"))]
+    p = read_articles(files)
+    extra = [
+        ("M. Poutine a parlé à Pékin. Le président Xi a répondu.", "fr"),
+        ("The U.S. said so. Then China replied.", "en"),
+        ("« Êtes-vous prêts ? » a-t-il demandé. Oui.", "fr"),
+        ("Dr. Wang Yi came. He left etc. and more.", "en"),
+        ("Путин заявил, что т.е. Запад неправ. Китай молчит.", "ru"),
+    ]
+    for text, lang in [*zip(p["text"], p["lang"]), *extra]:
+        assert actors.sentence_spans(text, lang) == actors._split(text, lang), text
+
+
+def test_named_groups_rejected(tmp_path):
+    path = _write(tmp_path, "actors:\n  X:\n    aliases:\n      - {regex: '(?P<n>Kyiv)'}\n")
+    with pytest.raises(InputError, match="named groups"):
+        load_actors(path)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -367,3 +367,50 @@ def test_cli_score_offline_missing_model_exits_2(tmp_path, seed_path):
     assert done.stderr.startswith("error: ") and "huggingface-cli download" in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_nli_label_order_and_case_from_config(tiny_hf_model, mentions):
+    from transformers import pipeline
+
+    folder = tiny_hf_model(("CONTRADICTION", "NEUTRAL", "ENTAILMENT"), seed=1)
+    clf = load_classifier(folder, device="cpu")
+    assert isinstance(clf, HFNLIClassifier) and clf.entailment_id == 2
+    out = score_stance(None, mentions, clf)
+    zsc = pipeline("zero-shot-classification", model=str(folder), device="cpu")
+    row = out[(out.doc_id == "de") & (out.actor == "russia")].iloc[0]
+    hyps = clf.hypotheses("russia")
+    res = zsc(S3, candidate_labels=hyps, hypothesis_template="{}")
+    naive = dict(zip(res["labels"], res["scores"]))
+    np.testing.assert_allclose([row.p_against, row.p_neutral, row.p_favor], [naive[h] for h in hyps], atol=1e-4)
+
+
+@needs_pipeline
+def test_cli_score_with_hub_id_from_local_cache(tmp_path, seed_path):
+    """A hub id present in the HF cache loads from its snapshot, without any network call."""
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from analysis.classifiers.tiny import build_tiny_model
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--example-org--tiny-nli"
+    build_tiny_model(repo / "snapshots" / sha)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    out = tmp_path / "stance.csv"
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_HUB_CACHE=str(tmp_path / "hub"), OMP_NUM_THREADS="1")
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "score", str(seed_path), "--model", "example-org/tiny-nli",
+         "--device", "cpu", "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - start < 60  # no download retries
+    assert "Retrying" not in done.stderr
+    table = pd.read_csv(out)
+    assert (table.model == f"hf:example-org/tiny-nli@{sha}").all()

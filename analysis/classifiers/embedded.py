@@ -276,7 +276,11 @@ class EmbeddedClassifier(MentionClassifier):
         jobs.sort(key=lambda job: job[0])
         stance = [np.zeros((len(s), len(CLASSES))) for s in spans_per_sentence]
         tone = np.zeros((len(sentences), len(CLASSES)))
+        from ..cache import progress_bar  # stderr / Jupyter widget; silent for short loops
+
+        bar = progress_bar(-(-len(jobs) // self.batch_size), "embedded model")
         for lo in range(0, len(jobs), self.batch_size):
+            bar.update(lo > 0)
             batch = jobs[lo : lo + self.batch_size]
             rows = [(row, [((b, j), m) for j, m in mentions]) for b, (_, _, row, mentions, _) in enumerate(batch)]
             p_stance, p_tone, keys = self._forward(rows)
@@ -285,6 +289,8 @@ class EmbeddedClassifier(MentionClassifier):
             for b, (_, i, _, mentions, weight) in enumerate(batch):
                 if weight:
                     tone[i] += weight * p_tone[b]
+        bar.update(1 if jobs else 0)
+        bar.close()
         return stance, tone
 
     def predict_proba(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -10,7 +10,6 @@ real.
 
 from __future__ import annotations
 
-import re
 import string
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,13 +29,24 @@ DEFAULT_TEXTS = (
 
 
 def _vocabulary(texts: Iterable[str]) -> dict[str, int]:
+    """WordPiece vocabulary: specials, every character (alone and as ``##c``), every word.
+
+    Texts go through the same normaliser and pre-tokeniser as the final
+    tokenizer (lower case, accents stripped, punctuation split), so every word
+    of ``texts`` is a single token and anything else falls back to characters.
+    """
+    from transformers import BertTokenizer
+
+    probe = BertTokenizer()
+    normalizer = probe.backend_tokenizer.normalizer
+    pre = probe.backend_tokenizer.pre_tokenizer
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     chars: set[str] = set(string.ascii_lowercase + string.digits + string.punctuation)
     words: set[str] = set()
     for text in texts:
-        low = text.lower()
-        chars.update(ch for ch in low if not ch.isspace())
-        words.update(re.findall(r"\w+", low))
+        for word, _ in pre.pre_tokenize_str(normalizer.normalize_str(text)):
+            chars.update(word)
+            words.add(word)
     tokens = list(specials)
     tokens += sorted(chars)
     tokens += sorted("##" + ch for ch in chars)

@@ -1,0 +1,425 @@
+"""On-disk cache of model outputs, so re-running a notebook or a command never waits twice.
+
+Where
+    One SQLite file per model identity under ``<cache dir>/outputs/``; the cache
+    dir is :func:`analysis.paths.cache_dir` (``$ANALYSIS_CACHE_DIR``, else the
+    user cache folder).  ``ANALYSIS_NO_CACHE=1`` disables caching everywhere;
+    ``score_stance(..., cache=False)`` / ``analysis score --no-cache`` for one call;
+    ``cache=PATH`` uses another folder.
+
+What is a key
+    One *classifier call*: sha256 over the model identity (the model id -- the
+    artefact hash or hub revision -- plus every setting that changes outputs:
+    batch size, quantisation, templates, window length...), the kind of call
+    (mention probabilities, text sentiment, NLI pair table) and the exact inputs
+    of the call, in order (sentences and spans, texts, or mentions).  The value is
+    the output: float64 bytes or JSON (floats round-trip exactly), so a cache hit
+    returns exactly the floats that were computed.
+
+Why whole calls, not single sentences
+    The embedded model runs its encoder with dynamic int8 quantisation, whose
+    activation scale is computed over the whole batch: a sentence's probabilities
+    move by up to ~1e-2 depending on its batch mates.  Caching sentence by
+    sentence would mix values computed in different batches and a cached table
+    would differ from a fresh one.  Scoring calls are made on fixed groups of
+    whole documents (see :mod:`analysis.scoring`), so a re-run, a cached run and
+    a ``--no-cache`` run make the same calls and give identical tables.
+
+Safety
+    Every stored call is one SQLite transaction (WAL journal): a run killed at
+    any moment keeps the calls it completed and never leaves a corrupt store.
+    A store that cannot be opened or written (read-only folder, damaged file)
+    only disables caching, with one warning; it never stops a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import warnings
+from collections.abc import Iterator
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .classifiers.base import PAIR_COLUMNS, MentionClassifier, check_mentions, empty_pairs, sorted_mentions
+
+__all__ = [
+    "CachedClassifier",
+    "OutputCache",
+    "cache_identity",
+    "progress",
+    "progress_bar",
+    "resolve_cache_dir",
+    "with_cache",
+]
+
+#: Bump when the key or value layout changes (old stores are then ignored).
+FORMAT_VERSION = 1
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def resolve_cache_dir(cache: bool | str | os.PathLike | None = True) -> Path | None:
+    """Folder of the output stores for a ``cache=`` argument, or None when caching is off.
+
+    ``True`` -> ``<cache dir>/outputs`` unless ``$ANALYSIS_NO_CACHE`` is set;
+    ``False``/None -> off; a path -> that folder (``$ANALYSIS_NO_CACHE`` still wins).
+    """
+    if cache is None or cache is False:
+        return None
+    if os.environ.get("ANALYSIS_NO_CACHE", "").strip().lower() in _TRUE:
+        return None
+    if cache is True:
+        from .paths import cache_dir
+
+        return cache_dir() / "outputs"
+    return Path(cache)
+
+
+def _digest(*parts: Any) -> bytes:
+    """sha256 of a JSON encoding of ``parts`` (ASCII-escaped: any Unicode, lone surrogates too)."""
+    payload = json.dumps(parts, ensure_ascii=True, separators=(",", ":"), default=_jsonable)
+    return hashlib.sha256(payload.encode("ascii")).digest()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=repr)
+    return repr(value)
+
+
+class OutputCache:
+    """Key/value store of one model identity (a SQLite file in WAL mode).
+
+    Parameters
+    ----------
+    root : path
+        Folder of the stores (created when missing).
+    identity : str
+        The model identity (:func:`cache_identity`); one file per identity.
+    """
+
+    def __init__(self, root: str | os.PathLike, identity: str):
+        self.root = Path(root)
+        self.identity = identity
+        name = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+        self.path = self.root / f"{name}.sqlite"
+        self._conn: sqlite3.Connection | None = None
+        self._broken = False
+        self.hits = 0
+        self.misses = 0
+
+    # -- connection ---------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._conn is not None or self._broken:
+            return self._conn
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, value BLOB NOT NULL)")
+            conn.execute("CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute("INSERT OR IGNORE INTO info VALUES ('identity', ?)", (self.identity,))
+            self._conn = conn
+        except (sqlite3.Error, OSError) as exc:
+            self._disable(f"cannot open the output cache {self.path} ({exc}); continuing without it")
+        return self._conn
+
+    def _disable(self, message: str) -> None:
+        self._broken = True
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:  # pragma: no cover
+                pass
+            self._conn = None
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+    def close(self) -> None:
+        """Close the connection (it is reopened on next use)."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- access ---------------------------------------------------------------
+    def get(self, key: bytes) -> bytes | None:
+        """The stored value of ``key`` or None."""
+        conn = self._connect()
+        if conn is None:
+            return None
+        try:
+            row = conn.execute("SELECT value FROM outputs WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._disable(f"output cache {self.path} is unreadable ({exc}); continuing without it")
+            return None
+        if row is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        return bytes(row[0])
+
+    def put(self, key: bytes, value: bytes) -> None:
+        """Store ``value`` under ``key`` in its own transaction (committed on return)."""
+        conn = self._connect()
+        if conn is None:
+            return
+        try:
+            with conn:  # BEGIN ... COMMIT, ROLLBACK on error
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?)", (key, value))
+        except sqlite3.Error as exc:
+            self._disable(f"cannot write the output cache {self.path} ({exc}); continuing without it")
+
+    def __len__(self) -> int:
+        conn = self._connect()
+        if conn is None:
+            return 0
+        return int(conn.execute("SELECT count(*) FROM outputs").fetchone()[0])
+
+    def __repr__(self) -> str:
+        return f"OutputCache({os.fspath(self.path)!r})"
+
+
+# ---------------------------------------------------------------------------
+# identity
+# ---------------------------------------------------------------------------
+
+#: Attributes of loaded classifiers that change their outputs (used when present).
+_OUTPUT_ATTRS = (
+    "batch_size", "device", "max_length", "stride", "templates", "sentiment_templates",
+    "actor_names", "evidence", "entailment_id", "matrix", "min_fill",
+)
+
+
+def cache_identity(classifier: Any) -> str | None:
+    """A string naming the model and every setting that shapes its outputs, or None.
+
+    None means "do not cache": only classifiers whose ``model_id`` is a content
+    identity are cached -- the embedded model (artefact hash), Hugging Face models
+    (revision or local hash), lazy handles of those, and any class that sets
+    ``cacheable = True``.  Ad-hoc classifiers (tests, user subclasses) are not.
+    """
+    own = getattr(type(classifier), "cache_identity", None)
+    if callable(own) and not isinstance(classifier, type):
+        try:
+            return own(classifier)
+        except NotImplementedError:
+            return None
+    module = type(classifier).__module__
+    trusted = module in ("analysis.classifiers.embedded", "analysis.classifiers.hf")
+    if not (trusted or getattr(classifier, "cacheable", False)):
+        return None
+    settings: dict[str, Any] = {"class": type(classifier).__name__}
+    for name in _OUTPUT_ATTRS:
+        if name in getattr(classifier, "__dict__", {}) or hasattr(type(classifier), name):
+            value = getattr(classifier, name, None)
+            if not callable(value):
+                settings[name] = value
+    meta = getattr(classifier, "metadata", {}) or {}
+    for name in ("quantized", "label_mapping"):
+        if name in meta:
+            settings[name] = meta[name]
+    return f"{classifier.model_id}|{json.dumps(settings, sort_keys=True, default=_jsonable)}|v{FORMAT_VERSION}"
+
+
+def _pair_level(classifier: Any) -> bool:
+    """Whether ``classifier`` scores pairs itself (NLI) instead of the mention-mean rule."""
+    flag = getattr(classifier, "pair_level", None)
+    if flag is not None and not callable(flag):
+        return bool(flag)
+    return type(classifier).score_pairs is not MentionClassifier.score_pairs
+
+
+# ---------------------------------------------------------------------------
+# the wrapper
+# ---------------------------------------------------------------------------
+
+
+class CachedClassifier(MentionClassifier):
+    """A classifier whose calls are answered from an :class:`OutputCache` when possible.
+
+    ``predict_proba``, ``predict_sentiment`` and (for NLI models, which judge a
+    paragraph x actor pair as a whole) ``score_pairs`` are cached per call; a
+    miss runs the wrapped classifier -- loading a lazy one only then -- and
+    stores its output.  Every other attribute is the wrapped classifier's.
+    """
+
+    def __init__(self, inner: MentionClassifier, store: OutputCache):
+        self.__dict__["inner"] = inner
+        self.__dict__["store"] = store
+        self.__dict__["classes_"] = getattr(inner, "classes_", ("negative", "neutral", "positive"))
+
+    # attribute access goes to the wrapped classifier
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["inner"], name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.__dict__["inner"], name, value)
+
+    @property
+    def model_id(self) -> str:  # type: ignore[override]
+        return self.inner.model_id
+
+    @property
+    def metadata(self) -> dict:  # type: ignore[override]
+        return self.inner.metadata
+
+    def _cached(self, kind: str, payload: Any, compute, encode, decode):
+        key = _digest(FORMAT_VERSION, self.store.identity, kind, payload)
+        raw = self.store.get(key)
+        if raw is not None:
+            try:
+                return decode(raw)
+            except (ValueError, TypeError, KeyError):  # damaged value: recompute
+                pass
+        result = compute()
+        self.store.put(key, encode(result))
+        return result
+
+    def predict_proba(self, sentences: Sequence[str], spans: Sequence[tuple[int, int]]) -> np.ndarray:
+        sentences = [str(s) for s in sentences]
+        spans = [(int(a), int(b)) for a, b in spans]
+        if not sentences:
+            return self.inner.predict_proba(sentences, spans)
+        n = len(sentences)
+        return self._cached(
+            "proba", [sentences, spans],
+            lambda: np.asarray(self.inner.predict_proba(sentences, spans), dtype=np.float64),
+            _encode_matrix, lambda raw: _decode_matrix(raw, n),
+        )
+
+    def predict_sentiment(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [str(t) for t in texts]
+        if not texts:
+            return self.inner.predict_sentiment(texts)
+        n = len(texts)
+        return self._cached(
+            "sentiment", texts,
+            lambda: np.asarray(self.inner.predict_sentiment(texts), dtype=np.float64),
+            _encode_matrix, lambda raw: _decode_matrix(raw, n),
+        )
+
+    def score_pairs(self, mentions: pd.DataFrame) -> pd.DataFrame:
+        if not _pair_level(self.inner):
+            return MentionClassifier.score_pairs(self, mentions)  # mean rule over cached predict_proba
+        check_mentions(mentions)
+        if len(mentions) == 0:
+            return empty_pairs()
+        cols = [c for c in ("doc_id", "para_id", "actor", "sentence_id", "start", "end", "sentence_start",
+                            "sentence", "surface") if c in mentions.columns]
+        ordered = sorted_mentions(
+            mentions.assign(doc_id=mentions["doc_id"].astype(str), actor=mentions["actor"].astype(str))
+        )[cols]
+        payload = [cols, [[_plain(v) for v in row] for row in ordered.itertuples(index=False, name=None)]]
+        return self._cached("pairs", payload, lambda: self.inner.score_pairs(mentions),
+                            _encode_pairs, _decode_pairs)
+
+    def __repr__(self) -> str:
+        return f"CachedClassifier({self.inner!r}, {self.store!r})"
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _encode_matrix(probs: np.ndarray) -> bytes:
+    return np.ascontiguousarray(probs, dtype="<f8").tobytes()
+
+
+def _decode_matrix(raw: bytes, n: int) -> np.ndarray:
+    arr = np.frombuffer(raw, dtype="<f8")
+    if arr.size % n:
+        raise ValueError("stored matrix does not match the call")
+    return arr.reshape(n, -1).astype(np.float64)
+
+
+def _encode_pairs(pairs: pd.DataFrame) -> bytes:
+    data = {c: [_plain(v) for v in pairs[c].tolist()] for c in PAIR_COLUMNS}
+    return json.dumps(data, ensure_ascii=True).encode("ascii")
+
+
+def _decode_pairs(raw: bytes) -> pd.DataFrame:
+    data = json.loads(raw.decode("ascii"))
+    out = empty_pairs() if not data["doc_id"] else pd.DataFrame(
+        {
+            "doc_id": pd.Series(data["doc_id"], dtype=object),
+            "para_id": np.asarray(data["para_id"], dtype=np.int64),
+            "actor": pd.Series(data["actor"], dtype=object),
+            "n_mentions": np.asarray(data["n_mentions"], dtype=np.int64),
+            "p_against": np.asarray(data["p_against"], dtype=np.float64),
+            "p_neutral": np.asarray(data["p_neutral"], dtype=np.float64),
+            "p_favor": np.asarray(data["p_favor"], dtype=np.float64),
+            "evidence": pd.Series(data["evidence"], dtype=object),
+        }
+    )
+    return out[list(PAIR_COLUMNS)]
+
+
+def with_cache(classifier: Any, cache: bool | str | os.PathLike | None = True) -> Any:
+    """``classifier`` wrapped in a :class:`CachedClassifier`, or unchanged.
+
+    Unchanged when caching is off (``cache`` false, ``$ANALYSIS_NO_CACHE``), when
+    the classifier is already wrapped, or when it has no trustworthy identity
+    (:func:`cache_identity` returns None).
+    """
+    if isinstance(classifier, CachedClassifier):
+        return classifier
+    root = resolve_cache_dir(cache)
+    if root is None:
+        return classifier
+    identity = cache_identity(classifier)
+    if identity is None:
+        return classifier
+    return CachedClassifier(classifier, OutputCache(root, identity))
+
+
+# ---------------------------------------------------------------------------
+# progress bars (shared by the classifiers' batch loops and the CLI)
+# ---------------------------------------------------------------------------
+
+_PROGRESS: contextvars.ContextVar[bool] = contextvars.ContextVar("analysis_progress", default=True)
+
+#: Loops with fewer steps than this show no bar (they take a second or two at most).
+MIN_PROGRESS_STEPS = 4
+
+
+@contextlib.contextmanager
+def progress(enabled: bool = True) -> Iterator[None]:
+    """Switch the progress bars on or off inside a ``with`` block (``score_stance(progress=...)``)."""
+    token = _PROGRESS.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
+
+
+def progress_bar(total: int, desc: str, unit: str = "batch", min_total: int = MIN_PROGRESS_STEPS, leave: bool = False):
+    """A ``tqdm.auto`` bar on stderr (a widget in Jupyter), or a silent one.
+
+    Silent when ``total < min_total``, inside ``progress(False)``, or when
+    ``$ANALYSIS_NO_PROGRESS`` is set.  Bars never write to stdout.
+    """
+    from tqdm.auto import tqdm
+
+    enabled = (
+        _PROGRESS.get()
+        and total >= min_total
+        and os.environ.get("ANALYSIS_NO_PROGRESS", "").strip().lower() not in _TRUE
+    )
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=leave, file=sys.stderr,
+                dynamic_ncols=True, mininterval=0.5)
