@@ -30,6 +30,13 @@ _LAZY: dict[str, str] = {
     "aggregate_documents": "aggregate",
     "aggregate_corpus": "aggregate",
     "save_figure": "plots",
+    "set_theme": "plots",
+    "stance_heatmap": "plots",
+    "actor_summary": "plots",
+    "stance_trajectory": "plots",
+    "sentiment_bars": "plots",
+    "language_comparison": "plots",
+    "evidence_html": "evidence",
     "atomic_write_table": "io",
 }
 

