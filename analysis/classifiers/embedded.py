@@ -4,19 +4,20 @@ How it reads a mention
 ----------------------
 The sentence is encoded once as ``"passage: " + sentence`` by the e5 encoder
 (with the project's LoRA adapter merged into it). For every mention in that
-sentence the head builds three vectors from the last hidden states:
+sentence the head builds two vectors from the last hidden states:
 
 * ``span``: the mean of the tokens that overlap the mention's characters;
 * ``context``: an attention-weighted mean of all tokens, the attention query
   being a learned projection of ``span`` (so each target reads the parts of the
   sentence that speak about *it*, which is what lets two actors in one sentence
-  get opposite signs);
-* ``sentence``: the mean of all tokens (e5's own pooling).
+  get opposite signs).
 
-Their concatenation goes through a two-layer MLP to three logits
-(negative, neutral, positive). One encoder pass serves all the mentions of a
-sentence. A second, linear head on ``sentence`` gives the sentence's overall
-tone, used for paragraph sentiment.
+Their concatenation goes through a two-layer MLP to three logits (negative,
+neutral, positive). The sentence's mean (e5's own pooling) is deliberately left
+out of that MLP (``sentence_features=False`` in the artefact's hyper-parameters),
+so a target cannot inherit the sentence's overall tone. One encoder pass serves
+all the mentions of a sentence. A second, linear head on the sentence mean gives
+the sentence's overall tone, used for paragraph sentiment.
 
 Sentences longer than the encoder's 512 positions are not cut: each mention is
 read in a 512-token window centred on it, and sentence tone is averaged over

@@ -1,8 +1,10 @@
 """Train the embedded stance classifier (LoRA on multilingual-e5-small + target-aware head).
 
 Run ``analysis train --data-dir ../shared/datasets/newsmtsc --out analysis/classifiers/artifacts/e5-newsmtsc``
-(or ``python -m analysis.training.embedded``). Training reads NewsMTSC ``train.jsonl`` and
-optional extra CSVs of hand-written contrast sentences, selects the epoch on
+(or ``python -m analysis.training.embedded``). Training reads NewsMTSC ``train.jsonl``,
+adds synthetic contrast sentences made from it (two one-target sentences of different
+polarity joined, see :func:`_contrast_pairs`) and optional extra CSVs of hand-written
+contrast sentences (``data/contrast/contrast_train.csv``), selects the epoch on
 ``dev_rw.jsonl`` + ``dev_mt.jsonl`` only (mean macro-F1), and writes only what differs
 from the bundled base: ``adapter/`` (LoRA weights), ``head.safetensors`` and ``metadata.json``.
 
@@ -51,6 +53,7 @@ class TrainConfig:
     extra_weight: float = 1.0
     label_smoothing: float = 0.05
     sentence_features: bool = False
+    contrast_pairs: int = 2500
     seed: int = 13
     limit: int | None = None
     extra: list[str] = field(default_factory=list)
@@ -89,6 +92,34 @@ def _sentences(targets: pd.DataFrame):
         tone = labels[0] if len(set(labels)) == 1 else -100
         items.append((group["sentence"].iloc[0], list(zip(group["start"], group["end"], labels)), tone))
     return items
+
+
+_JOINERS = (" ", "; ", ", while ", ", whereas ", ". Meanwhile, ")
+
+
+def _contrast_pairs(items, n: int, rng: np.random.Generator):
+    """Synthetic contrast sentences: two one-target training sentences of different
+    polarity joined into one, each target keeping its own label.
+
+    A sentence's overall tone then no longer tells a target's polarity, so the head has
+    to read the target's own clause (what lets two actors of one sentence get opposite
+    signs).
+    """
+    by_label = {label: [] for label in range(len(CLASSES))}
+    for sentence, targets, _ in items:
+        if len(targets) == 1 and targets[0][1] <= len(sentence.rstrip(" .")):
+            by_label[targets[0][2]].append((sentence.rstrip(" ."), targets[0]))
+    out = []
+    n = min(n, len(items) // 3)  # synthetic sentences stay a minority of the training set
+    for _ in range(n if all(by_label.values()) else 0):
+        first, second = rng.choice(len(CLASSES), size=2, replace=False)
+        (a, (a_start, a_end, a_label)) = by_label[first][rng.integers(len(by_label[first]))]
+        (b, (b_start, b_end, b_label)) = by_label[second][rng.integers(len(by_label[second]))]
+        joiner = _JOINERS[rng.integers(len(_JOINERS))]
+        shift = len(a) + len(joiner)
+        targets = [(a_start, a_end, a_label), (b_start + shift, b_end + shift, b_label)]
+        out.append((a + joiner + b + ".", targets, -100))
+    return out
 
 
 def _encode_items(encoding: Encoding, items, max_length: int):
@@ -211,6 +242,7 @@ def train(data_dir, out_dir, config: TrainConfig | None = None, *, cache=None, l
 
     model = _Model(config, cache)
     train_items = _sentences(train_targets)
+    train_items += _contrast_pairs(train_items, config.contrast_pairs, rng)
     train_encoded = _encode_items(model.encoding, train_items, config.max_length)
     weights = [1.0] * len(train_encoded)
     for table in extra:
@@ -372,7 +404,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="artefact folder to write")
     parser.add_argument("--extra", action="append", default=[], help="extra contrast CSV (repeatable)")
     defaults = TrainConfig()
-    for name in ("epochs", "lr", "head_lr", "rank", "alpha", "batch_size", "max_length", "seed", "limit", "extra_weight"):
+    tunable = ("epochs", "lr", "head_lr", "rank", "alpha", "batch_size", "max_length", "seed", "limit", "extra_weight", "contrast_pairs")
+    for name in tunable:
         value = getattr(defaults, name)
         parser.add_argument("--" + name.replace("_", "-"), type=type(value) if value is not None else int, default=value)
     parser.add_argument("--threads", type=int, default=None)
@@ -381,7 +414,7 @@ def main(argv=None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    config = TrainConfig(**{k: getattr(args, k) for k in ("epochs", "lr", "head_lr", "rank", "alpha", "batch_size", "max_length", "seed", "limit", "extra_weight")}, extra=args.extra)
+    config = TrainConfig(**{k: getattr(args, k) for k in tunable}, extra=args.extra)
     meta = train(args.data_dir or default_newsmtsc_dir(), args.out, config)
     print(json.dumps({"selected_epoch": meta["selected_epoch"], **meta["dev_metrics"]}))
     return 0
