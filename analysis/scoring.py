@@ -23,6 +23,7 @@ and hence the same numbers.  Model outputs are cached on disk per chunk (see
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,6 +178,7 @@ class StanceScorer:
         self._pending: list[pd.DataFrame] = []
         self._n_pending = 0
         self._rows: list[pd.DataFrame] = []
+        self._released = time.monotonic()
         #: mentions scored so far
         self.n_scored = 0
 
@@ -191,6 +193,10 @@ class StanceScorer:
             self._n_pending += len(part)
             if self._n_pending >= self.chunk_size:
                 self._flush()
+                # more chunks follow; a full collection costs ~0.2 s, so at most one per 10 s
+                if time.monotonic() - self._released >= 10.0:
+                    _release_memory()
+                    self._released = time.monotonic()
 
     def _flush(self) -> None:
         if not self._pending:
@@ -201,8 +207,6 @@ class StanceScorer:
         if len(pairs):
             self._rows.append(_stance_rows(pairs, self.classifier))
         self.n_scored += len(chunk)
-        del chunk, pairs
-        _release_memory()
 
     def result(self) -> pd.DataFrame:
         """Score what is left and return the stance table (sorted; see :func:`score_stance`)."""

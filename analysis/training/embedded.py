@@ -38,7 +38,7 @@ LORA_TARGETS = r".*\.(query|key|value|dense)$"
 class TrainConfig:
     """Hyper-parameters (all recorded in the artefact's metadata)."""
 
-    epochs: int = 3
+    epochs: int = 2
     lr: float = 3e-4
     head_lr: float = 1e-3
     warmup: float = 0.06
@@ -50,7 +50,7 @@ class TrainConfig:
     batch_size: int = 16
     max_length: int = 256
     tone_weight: float = 0.5
-    extra_weight: float = 1.0
+    extra_weight: float = 3.0
     label_smoothing: float = 0.05
     sentence_features: bool = False
     contrast_pairs: int = 2500
