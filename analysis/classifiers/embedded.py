@@ -37,11 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import MentionClassifier
+from .base import CLASSES, MentionClassifier
+from .e5 import PASSAGE_PREFIX
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts" / "e5-newsmtsc"
-PASSAGE_PREFIX = "passage: "
-CLASSES = ("negative", "neutral", "positive")
 
 
 def _torch():

@@ -29,7 +29,8 @@ from ..classifiers import e5
 from ..classifiers.base import library_versions
 from ..classifiers.embedded import CLASSES, Encoding, build_head
 from ..errors import InputError
-from ..evaluation import classification_report, read_newsmtsc, sha256_file
+from ..evaluation import classification_report, read_newsmtsc
+from ..io import sha256_file
 
 LORA_TARGETS = r".*\.(query|key|value|dense)$"
 
