@@ -106,13 +106,29 @@ def _write_tiny_newsmtsc(folder):
     return folder
 
 
+def _write_tiny_contrast(path):
+    """Two hand-written contrast rows in the format of data/contrast/contrast_train.csv."""
+    path.write_text(
+        "id,lang,sentence,target_a,target_b,stance_a,stance_b,shape\n"
+        "t-fr-1,fr,\"Oslo a sauvé les naufragés, tandis que Lima les a abandonnés.\",Oslo,Lima,1,-1,praise_condemn\n"
+        "t-de-1,de,\"Quito wurde verurteilt, Accra dagegen gelobt.\",Quito,Accra,-1,1,order_swapped\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 @pytest.fixture(scope="module")
 def tiny_artifacts(tmp_path_factory):
+    from analysis.paths import DATA_DIR
     from analysis.training.embedded import TrainConfig, train
 
     root = tmp_path_factory.mktemp("tiny")
     data = _write_tiny_newsmtsc(root / "newsmtsc")
-    config = TrainConfig(epochs=2, rank=2, alpha=4, batch_size=4, max_length=64, seed=7)
+    extra = _write_tiny_contrast(root / "contrast.csv")
+    config = TrainConfig(
+        epochs=2, rank=2, alpha=4, batch_size=4, max_length=64, seed=7,
+        extra=[str(extra)], names=str(DATA_DIR / "contrast" / "names.csv"),
+    )
     out = []
     for run in ("a", "b"):
         train(data, root / f"artifact-{run}", config, log=lambda *_: None)
@@ -128,9 +144,59 @@ def test_training_writes_an_artifact_with_metadata(tiny_artifacts):
     assert meta["selected_epoch"] in (1, 2)
     assert set(meta["dev_metrics"]) == {"dev_rw", "dev_mt"}
     assert meta["library_versions"]["torch"]
+    assert meta["training_data"]["names"]["file"] == "names.csv"
+    assert meta["training_data"]["extra"][0]["file"] == "contrast.csv"
+    # 6 NewsMTSC sentences (+ renamed copies of some), 2 synthetic pairs, 2 contrast rows + 1 renamed copy each
+    assert meta["training_data"]["n_train_sentences"] >= 6 + 2 + 2 * 2
     assert (folder / "adapter" / "adapter_model.safetensors").is_file()
     config = json.loads((folder / "adapter" / "adapter_config.json").read_text())
     assert not config["base_model_name_or_path"].startswith("/")
+
+
+def test_name_substitution_moves_labels_with_their_spans():
+    from analysis.training.embedded import _substitute_names
+
+    pool = ["Moscow", "Beijing", "the West", "Kenya"]
+    first = "President Trump praised Alice, and he blamed Bob."
+    spans = {word: (first.index(word), first.index(word) + len(word)) for word in ("Trump", "Alice", " he ", "Bob")}
+    spans[" he "] = (spans[" he "][0] + 1, spans[" he "][1] - 1)
+    items = [
+        (first, [(*spans["Trump"], 2), (*spans["Bob"], 0), (*spans["Alice"], 1), (*spans[" he "], 1)], -100),
+        ("Carol met reporters.", [(0, 5, 1)], 1),
+    ]
+    out = _substitute_names(items, pool, np.random.default_rng(0), share=1.0, any_surface=False)
+    for (sentence, targets, tone), (_, old, old_tone) in zip(out, items):
+        assert tone == old_tone
+        assert sorted(label for *_, label in targets) == sorted(label for *_, label in old)
+    sentence, targets, _ = out[0]
+    surfaces = {sentence[a:b]: label for a, b, label in targets}
+    assert surfaces["he"] == 1, "pronouns stay"
+    renamed = [s for s in surfaces if s in pool]
+    assert len(renamed) == 3 and len(set(renamed)) == 3, "each proper-name target gets its own pool name"
+    assert not sentence.startswith("President"), "a title goes with the name it precedes"
+    assert surfaces[sentence.split(" praised")[0]] == 2
+    unchanged = _substitute_names(items, pool, np.random.default_rng(0), share=0.0, any_surface=False)
+    assert unchanged == items
+
+
+def test_newsmtsc_targets_naming_russia_or_china_are_always_renamed():
+    import pandas as pd
+
+    from analysis.training.embedded import _rename_actor_targets, _sentences
+
+    targets = pd.DataFrame({
+        "sentence_index": ["a", "b", "c"],
+        "sentence": ["Putin lied again.", "Trump lied again.", "Beijing kept its word."],
+        "start": [0, 0, 0],
+        "end": [5, 5, 7],
+        "mention": ["Putin", "Trump", "Beijing"],
+        "label": [0, 0, 2],
+    })
+    items = _sentences(targets)
+    renamed = _rename_actor_targets(items, targets, ["Kenya", "Peru"], ("Russia", "China"), np.random.default_rng(0))
+    assert renamed[1] == items[1], "other actors' targets stay"
+    for (sentence, [(start, end, label)], _), old in zip(renamed[::2], items[::2]):
+        assert sentence[start:end] in ("Kenya", "Peru") and label == old[1][0][2]
 
 
 def test_training_is_reproducible(tiny_artifacts):

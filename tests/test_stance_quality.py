@@ -51,15 +51,16 @@ def test_praised_actor_scores_above_the_condemned_one(contrast_scores, lang):
 
 
 @pytest.mark.parametrize("lang", sorted(CONTRAST["lang"].unique()))
-def test_praised_and_condemned_actors_mostly_get_opposite_signs(contrast_scores, lang):
+def test_praised_and_condemned_actors_get_opposite_signs(contrast_scores, lang):
     rows = contrast_scores[contrast_scores["lang"] == lang]
     wrong = _wrong_signs(rows)
-    assert len(wrong) <= len(rows) // 2, "\n" + wrong[["id", "sentence", "score_a", "score_b"]].to_string()
+    # at most one sentence in nine per language (the model before the issue-4 rework: 4 of 9 in English)
+    assert len(wrong) <= 0.15 * len(rows), "\n" + wrong[["id", "sentence", "score_a", "score_b"]].to_string()
 
 
-def test_opposite_signs_in_four_contrast_sentences_out_of_five(contrast_scores):
+def test_opposite_signs_in_nine_contrast_sentences_out_of_ten(contrast_scores):
     wrong = _wrong_signs(contrast_scores)
-    assert len(wrong) <= 0.2 * len(contrast_scores), "\n" + wrong[["id", "sentence", "score_a", "score_b"]].to_string()
+    assert len(wrong) <= 0.1 * len(contrast_scores), "\n" + wrong[["id", "sentence", "score_a", "score_b"]].to_string()
 
 
 def test_seed_stance_agrees_with_the_careful_reader(seed_stance):
@@ -75,3 +76,41 @@ def test_seed_stance_agrees_with_the_careful_reader(seed_stance):
     # on every judged pair, unfavourable judgements score below favourable ones on average
     by_stance = merged.groupby("stance")["score"].mean()
     assert by_stance.loc[-1] < by_stance.loc[0] < by_stance.loc[1]
+
+
+NAME_SWAP = pd.read_csv(DATA_DIR / "contrast" / "name_swap.csv")
+SWAP_NAMES = pd.read_csv(DATA_DIR / "contrast" / "name_swap_names.csv")
+
+
+@pytest.fixture(scope="module")
+def name_swap_scores(embedded_classifier):
+    rows = []
+    for template in NAME_SWAP.itertuples():
+        names = SWAP_NAMES[SWAP_NAMES["lang"] == template.lang]
+        start = template.template.index("{}")
+        proba = embedded_classifier.predict_proba(
+            [template.template.format(name) for name in names["name"]],
+            [(start, start + len(name)) for name in names["name"]],
+        )
+        rows.append(names.assign(id=template.id, polarity=template.polarity, score=proba[:, 2] - proba[:, 0]))
+    return pd.concat(rows, ignore_index=True).fillna({"actor": "other"})
+
+
+def test_name_swap_set_covers_every_language_and_actor():
+    assert set(NAME_SWAP["lang"]) == set(SWAP_NAMES["lang"]) >= {"fr", "en", "de", "es", "ru", "zh"}
+    assert set(NAME_SWAP["polarity"]) == {-1, 1}
+    assert set(SWAP_NAMES["actor"].dropna()) == {"Russia", "China", "West"}
+    assert SWAP_NAMES["actor"].isna().groupby(SWAP_NAMES["lang"]).sum().min() >= 2
+
+
+def test_the_text_not_the_name_sets_the_sign(name_swap_scores):
+    """One sentence about different actors: the sign follows the sentence (the model has no
+    favourite actor). NewsMTSC mentions Russia mostly in negative sentences, so without the
+    name substitution of training, "Moscow generously forgave the debts" read as unfavourable."""
+    scores = name_swap_scores
+    right = np.sign(scores["score"]) == scores["polarity"]
+    assert right.mean() >= 0.9, "\n" + scores[~right].to_string()
+    by_actor = scores.groupby(["id", "actor"])["score"].mean().unstack()
+    gaps = by_actor[["Russia", "China", "West"]].sub(by_actor["other"], axis=0).abs()
+    # mean over templates of |actor mean - other names' mean|, per actor
+    assert (gaps.mean() <= 0.15).all(), "\n" + gaps.round(2).to_string()

@@ -295,7 +295,7 @@ def test_translations_track_the_french_scores(embedded_classifier):
     table = language_consistency(stance, "fr", paragraphs=paragraphs)
     assert sorted(table["lang"]) == sorted(langs)
     assert (table["n_pairs"] == 31).all(), table
-    # every translation tracks the French (r >= 0.7), and on average at r >= 0.8; German and
-    # Chinese fall short of 0.8 (see the issue 7 note: the model learnt from English news only)
+    # every translation tracks the French (r >= 0.7), and on average at r >= 0.8; German falls
+    # short of 0.8 (0.73 with the shipped artefact; en 0.95, es 0.90, ru 0.86, zh 0.85)
     assert (table["pearson_r"] >= 0.7).all(), "\n" + table.to_string()
     assert table["pearson_r"].mean() >= 0.8, "\n" + table.to_string()

@@ -1,12 +1,22 @@
 """Train the embedded stance classifier (LoRA on multilingual-e5-small + target-aware head).
 
-Run ``analysis train --data-dir ../shared/datasets/newsmtsc --out analysis/classifiers/artifacts/e5-newsmtsc``
-(or ``python -m analysis.training.embedded``). Training reads NewsMTSC ``train.jsonl``,
-adds synthetic contrast sentences made from it (two one-target sentences of different
-polarity joined, see :func:`_contrast_pairs`) and optional extra CSVs of hand-written
-contrast sentences (``data/contrast/contrast_train.csv``), selects the epoch on
-``dev_rw.jsonl`` + ``dev_mt.jsonl`` only (mean macro-F1), and writes only what differs
-from the bundled base: ``adapter/`` (LoRA weights), ``head.safetensors`` and ``metadata.json``.
+Run ``make train`` (the shipped artefact's recipe), or ``analysis train --out DIR
+--extra data/contrast/contrast_train.csv --names data/contrast/names.csv`` (or
+``python -m analysis.training.embedded``). Training reads NewsMTSC ``train.jsonl``
+(``--data-dir``, default ``../shared/datasets/newsmtsc``) and:
+
+* renames the targets that name Russia or China (NewsMTSC's few such targets are
+  mostly negative) and adds renamed copies of 30 % of the sentences, with names from
+  the ``--names`` pool, so that no actor's name carries a polarity
+  (:func:`_substitute_names`);
+* adds synthetic contrast sentences made from it (two one-target sentences of
+  different polarity joined, see :func:`_contrast_pairs`);
+* adds the hand-written multilingual contrast sentences of ``--extra`` CSVs, each with
+  one renamed copy;
+
+selects the epoch on ``dev_rw.jsonl`` + ``dev_mt.jsonl`` only (mean macro-F1), and
+writes only what differs from the bundled base: ``adapter/`` (LoRA weights),
+``head.safetensors`` and ``metadata.json``.
 
 Never imported by the user-facing modules.
 """
@@ -16,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -51,13 +62,17 @@ class TrainConfig:
     batch_size: int = 16
     max_length: int = 256
     tone_weight: float = 0.5
-    extra_weight: float = 3.0
+    extra_weight: float = 2.0
     label_smoothing: float = 0.05
     sentence_features: bool = False
     contrast_pairs: int = 2500
+    substitute: float = 0.3
+    rename_actors: tuple[str, ...] = ("Russia", "China")
+    extra_copies: int = 1
     seed: int = 13
     limit: int | None = None
     extra: list[str] = field(default_factory=list)
+    names: str | None = None
 
 
 def _load_extra(path: Path) -> pd.DataFrame:
@@ -67,6 +82,7 @@ def _load_extra(path: Path) -> pd.DataFrame:
     if missing:
         raise InputError(f"{path}: missing columns {sorted(missing)}")
     rows = []
+    langs = table["lang"] if "lang" in table.columns else pd.Series("en", index=table.index)
     for i, rec in table.iterrows():
         for target, stance in ((rec.target_a, rec.stance_a), (rec.target_b, rec.stance_b)):
             start = rec.sentence.find(target)
@@ -75,6 +91,7 @@ def _load_extra(path: Path) -> pd.DataFrame:
             rows.append(
                 {
                     "sentence_index": f"extra-{path.stem}-{i}",
+                    "lang": langs[i],
                     "sentence": rec.sentence,
                     "start": start,
                     "end": start + len(target),
@@ -83,6 +100,80 @@ def _load_extra(path: Path) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+_PRONOUNS = frozenset("he she it they his her him them its their we i you this that".split())
+_TITLE_BEFORE = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Sen|Rep|Gov)\.|\b(?:President|Senator|Secretary|Governor|Speaker|Chancellor|Minister))\s+$"
+)
+
+
+def _load_names(path: Path) -> dict[str, list[str]]:
+    """Name pool for :func:`_substitute_names`: a CSV with columns ``lang, name``."""
+    table = pd.read_csv(path)
+    if not {"lang", "name"} <= set(table.columns):
+        raise InputError(f"{path}: a names file needs the columns lang, name")
+    return {lang: group["name"].tolist() for lang, group in table.groupby("lang")}
+
+
+def _substitute_names(items, names: list[str], rng: np.random.Generator, *, share: float, any_surface: bool):
+    """Put random names from the pool in place of the target mentions of a share of the items.
+
+    A target's label then no longer goes with its name, so the model learns no prior
+    about an actor (NewsMTSC mentions Russia and Putin mostly in negative sentences;
+    without this the model reads "Moscow generously forgave the debts" as unfavourable).
+    The pool holds the shipped actors' names in every language and many others.
+    Only proper-name mentions are replaced unless ``any_surface`` (pronouns stay).
+    Targets of one item get distinct names; overlapping targets leave the item as it is.
+    """
+    out = []
+    for item in items:
+        sentence, targets, tone = item
+        spans = sorted(targets)
+        overlapping = any(a[1] > b[0] for a, b in zip(spans, spans[1:]))
+        if overlapping or rng.random() >= share:
+            out.append(item)
+            continue
+        picks = iter(rng.choice(len(names), size=len(spans), replace=False))
+        new_targets, pieces, cursor, length = [], [], 0, 0
+        for start, end, label in spans:
+            surface = sentence[start:end]
+            name = surface
+            if any_surface or (surface[:1].isupper() and surface.lower() not in _PRONOUNS):
+                name = names[next(picks)]
+                title = _TITLE_BEFORE.search(sentence, cursor, start)
+                if title:  # "President Trump" -> "Moscow", not "President Moscow"
+                    start = title.start()
+            length += start - cursor
+            pieces += [sentence[cursor:start], name]
+            new_targets.append((length, length + len(name), label))
+            length += len(name)
+            cursor = end
+        pieces.append(sentence[cursor:])
+        out.append(("".join(pieces), new_targets, tone))
+    return out
+
+
+def _rename_actor_targets(items, targets: pd.DataFrame, names: list[str], actors, rng: np.random.Generator):
+    """Rename, in place, every sentence with a target that the default lexicon finds as one of ``actors``.
+
+    NewsMTSC's 73 Russia targets are 64 % negative and 5 % positive: kept as they are they
+    teach the model that Russia is bad news whatever the sentence says.
+    """
+    from ..actors import find_mentions
+
+    if not actors:
+        return items
+    surfaces = targets["mention"].drop_duplicates()
+    table = pd.DataFrame({"doc_id": [str(i) for i in range(len(surfaces))], "para_id": 0, "text": surfaces.to_numpy(), "lang": "en"})
+    found = find_mentions(table)
+    actor_surfaces = set(table.loc[table["doc_id"].isin(found.loc[found["actor"].isin(actors), "doc_id"]), "text"])
+    order = targets["sentence_index"].drop_duplicates()
+    flagged = set(targets.loc[targets["mention"].isin(actor_surfaces), "sentence_index"])
+    return [
+        _substitute_names([item], names, rng, share=1.0, any_surface=False)[0] if index in flagged else item
+        for index, item in zip(order, items)
+    ]
 
 
 def _sentences(targets: pd.DataFrame):
@@ -241,15 +332,30 @@ def train(data_dir, out_dir, config: TrainConfig | None = None, *, cache=None, l
     extra_paths = [Path(p) for p in config.extra]
     extra = [_load_extra(p) for p in extra_paths]
 
+    names_path = Path(config.names) if config.names else None
+    names = _load_names(names_path) if names_path else {}
+
     model = _Model(config, cache)
     train_items = _sentences(train_targets)
+    if "en" in names:
+        train_items = _rename_actor_targets(train_items, train_targets, names["en"], config.rename_actors, rng)
+        train_items += [
+            renamed
+            for renamed, item in zip(_substitute_names(train_items, names["en"], rng, share=config.substitute, any_surface=False), train_items)
+            if renamed != item
+        ]
     train_items += _contrast_pairs(train_items, config.contrast_pairs, rng)
     train_encoded = _encode_items(model.encoding, train_items, config.max_length)
     weights = [1.0] * len(train_encoded)
     for table in extra:
-        enc = _encode_items(model.encoding, _sentences(table), config.max_length)
-        train_encoded += enc
-        weights += [config.extra_weight] * len(enc)
+        for lang, part in table.groupby("lang", sort=True):
+            items = _sentences(part)
+            if lang in names:
+                for _ in range(config.extra_copies):
+                    items += _substitute_names(_sentences(part), names[lang], rng, share=1.0, any_surface=True)
+            enc = _encode_items(model.encoding, items, config.max_length)
+            train_encoded += enc
+            weights += [config.extra_weight] * len(enc)
     dev_limit = config.limit
     dev = {}
     for name in ("dev_rw", "dev_mt"):
@@ -323,10 +429,12 @@ def train(data_dir, out_dir, config: TrainConfig | None = None, *, cache=None, l
         "training_data": {
             **{name: {"file": path.name, "sha256": sha256_file(path)} for name, path in files.items()},
             "extra": [{"file": p.name, "sha256": sha256_file(p)} for p in extra_paths],
+            "names": {"file": names_path.name, "sha256": sha256_file(names_path)} if names_path else None,
             "n_train_targets": int(counts.sum()),
             "n_train_sentences": len(train_encoded),
         },
-        "hyperparameters": asdict(config) | {"extra": [p.name for p in extra_paths], "lora_targets": LORA_TARGETS},
+        "hyperparameters": asdict(config)
+        | {"extra": [p.name for p in extra_paths], "names": names_path.name if names_path else None, "lora_targets": LORA_TARGETS},
         "selection": "epoch with the best mean macro-F1 over dev_rw and dev_mt",
         "selected_epoch": best["epoch"],
         "dev_metrics": {"dev_rw": best["dev_rw"], "dev_mt": best["dev_mt"]},
@@ -405,17 +513,21 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="artefact folder to write")
     parser.add_argument("--extra", action="append", default=[], help="extra contrast CSV (repeatable)")
     defaults = TrainConfig()
-    tunable = ("epochs", "lr", "head_lr", "rank", "alpha", "batch_size", "max_length", "seed", "limit", "extra_weight", "contrast_pairs")
+    tunable = (
+        "epochs", "lr", "head_lr", "rank", "alpha", "batch_size", "max_length", "seed", "limit",
+        "extra_weight", "contrast_pairs", "substitute", "extra_copies",
+    )
     for name in tunable:
         value = getattr(defaults, name)
         parser.add_argument("--" + name.replace("_", "-"), type=type(value) if value is not None else int, default=value)
+    parser.add_argument("--names", default=None, help="name pool CSV (lang, name) for target-name substitution")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    config = TrainConfig(**{k: getattr(args, k) for k in tunable}, extra=args.extra)
+    config = TrainConfig(**{k: getattr(args, k) for k in tunable}, extra=args.extra, names=args.names)
     meta = train(args.data_dir or default_newsmtsc_dir(), args.out, config)
     print(json.dumps({"selected_epoch": meta["selected_epoch"], **meta["dev_metrics"]}))
     return 0
