@@ -132,12 +132,19 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         help="measure a classifier against a labelled set",
         description=(
             "Score a mention-level classifier on NewsMTSC (a .jsonl split: sentences with target "
-            "offsets and polarity). The last line of stdout is JSON with macro_f1, accuracy, n "
-            "and per-class F1."
+            "offsets and polarity; JSON with macro_f1, accuracy, n and per-class F1), on contrast "
+            "sentences (right_signs and ranked, overall and per language) or on name-swap templates "
+            "(right_sign and each actor's gap to other names). The last line of stdout is the JSON."
         ),
     )
-    p.add_argument("kind", choices=["newsmtsc"], help="format of the labelled file")
+    p.add_argument(
+        "kind",
+        choices=["newsmtsc", "contrast", "name-swap"],
+        help="newsmtsc: a NewsMTSC .jsonl split; contrast: a contrast CSV (data/contrast/contrast_test.csv); "
+        "name-swap: a template CSV (data/contrast/name_swap.csv)",
+    )
     p.add_argument("file", metavar="FILE", help="labelled file, e.g. ../shared/datasets/newsmtsc/dev_rw.jsonl")
+    p.add_argument("--names", metavar="FILE", help="name-swap: the names CSV (default: FILE's <stem>_names.csv)")
     _add_model(p)
     p.set_defaults(func=_run_evaluate)
 
@@ -145,13 +152,29 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
 def _run_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from .classifiers import load_classifier
-    from .evaluation import evaluate_newsmtsc, read_newsmtsc
+    from pathlib import Path
 
-    read_newsmtsc(args.file)  # bad input fails before the model loads
+    from . import evaluation
+    from .classifiers import load_classifier
+
+    path = Path(args.file)
+    # bad input fails before the model loads
+    if args.kind == "newsmtsc":
+        evaluation.read_newsmtsc(path)
+    elif args.kind == "contrast":
+        table = evaluation.read_contrast(path)
+    else:
+        templates, names = evaluation.read_name_swap(path, args.names)
     classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device)
-    print(json.dumps(evaluate_newsmtsc(classifier, args.file)))
+    if args.kind == "newsmtsc":
+        report = evaluation.evaluate_newsmtsc(classifier, path)
+    elif args.kind == "contrast":
+        report = evaluation.contrast_report(evaluation.score_contrast(classifier, table))
+    else:
+        report = evaluation.name_swap_report(evaluation.score_name_swap(classifier, templates, names))
+    print(json.dumps({**report, "file": path.name, "model": getattr(classifier, "model_id", "?")}))
     return 0
+
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:

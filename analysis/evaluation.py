@@ -87,6 +87,123 @@ def evaluate_newsmtsc(classifier, path: str | os.PathLike) -> dict:
     return {**report, "file": Path(path).name, "model": getattr(classifier, "model_id", "?")}
 
 
+# --------------------------------------------------------------------------- target dependence
+CONTRAST_COLUMNS = ("lang", "sentence", "target_a", "target_b", "stance_a", "stance_b")
+
+
+def _read_csv(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
+    """A CSV that must have ``columns``; InputError naming the file otherwise."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing} (needs {list(columns)})")
+    return table
+
+
+def read_contrast(path: str | os.PathLike) -> pd.DataFrame:
+    """Contrast sentences: one sentence, two targets, a stance for each (``data/contrast/README.md``).
+
+    Returns
+    -------
+    DataFrame
+        The file's columns (at least ``lang, sentence, target_a, target_b, stance_a,
+        stance_b``; stances -1/0/1) plus ``start_a, end_a, start_b, end_b``: the
+        character span of each target's first occurrence in ``sentence``.
+    """
+    table = _read_csv(path, CONTRAST_COLUMNS)
+    for side in ("a", "b"):
+        if not table[f"stance_{side}"].isin([-1, 0, 1]).all():
+            raise InputError(f"{path}: stance_{side} must be -1, 0 or 1")
+        starts = [sentence.find(target) for sentence, target in zip(table["sentence"], table[f"target_{side}"])]
+        absent = [i + 2 for i, start in enumerate(starts) if start < 0]
+        if absent:
+            raise InputError(f"{path}, line {absent[0]}: target_{side} is not in the sentence")
+        table[f"start_{side}"] = starts
+        table[f"end_{side}"] = table[f"start_{side}"] + table[f"target_{side}"].str.len()
+    return table
+
+
+def score_contrast(classifier, table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (:func:`read_contrast`) plus ``score_a``, ``score_b`` (p_favor - p_against) from one call."""
+    sentences = [s for s in table["sentence"] for _ in range(2)]
+    spans = [span for a in zip(table["start_a"], table["end_a"], table["start_b"], table["end_b"]) for span in (a[:2], a[2:])]
+    proba = np.asarray(classifier.predict_proba(sentences, spans), dtype=float)
+    score = proba[:, 2] - proba[:, 0]
+    return table.assign(score_a=score[0::2], score_b=score[1::2])
+
+
+def contrast_report(scores: pd.DataFrame) -> dict:
+    """Target dependence on the rows of :func:`score_contrast` whose stances are +1/-1 or -1/+1.
+
+    ``right_signs``: share of sentences where both scores have the sign of their stance
+    (the two actors get opposite signs); ``ranked``: share where the favoured target
+    scores higher. Overall and per ``lang``.
+    """
+    rows = scores[scores["stance_a"] * scores["stance_b"] == -1]
+
+    def shares(part):
+        right = (np.sign(part["score_a"]) == part["stance_a"]) & (np.sign(part["score_b"]) == part["stance_b"])
+        ranked = (part["score_a"] - part["score_b"]) * part["stance_a"] > 0
+        return {"n": int(len(part)), "right_signs": round(float(right.mean()), 4), "ranked": round(float(ranked.mean()), 4)}
+
+    return {**shares(rows), "by_lang": {lang: shares(part) for lang, part in rows.groupby("lang")}}
+
+
+def read_name_swap(path: str | os.PathLike, names_path: str | os.PathLike | None = None):
+    """Templates (``id, lang, template, polarity``; one ``{}`` slot each) and the names to put
+    in them (``lang, name, actor``; default: the ``<stem>_names.csv`` beside ``path``)."""
+    path = Path(path)
+    names_path = Path(names_path) if names_path else path.with_name(f"{path.stem}_names.csv")
+    templates = _read_csv(path, ("id", "lang", "template", "polarity"))
+    bad = [i + 2 for i, t in enumerate(templates["template"]) if str(t).count("{}") != 1]
+    if bad:
+        raise InputError(f"{path}, line {bad[0]}: a template needs exactly one {{}} slot")
+    return templates, _read_csv(names_path, ("lang", "name", "actor"))
+
+
+def score_name_swap(classifier, templates: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:
+    """Every name of a language in the ``{}`` slot of every template of that language.
+
+    Parameters
+    ----------
+    templates : DataFrame
+        ``id, lang, template, polarity`` (``data/contrast/name_swap.csv``).
+    names : DataFrame
+        ``lang, name, actor`` (empty actor: another actor; ``data/contrast/name_swap_names.csv``).
+
+    Returns
+    -------
+    DataFrame
+        ``lang, name, actor`` (``"other"`` when empty), ``id, polarity, score``.
+    """
+    rows = []
+    for template in templates.itertuples():
+        group = names[names["lang"] == template.lang]
+        start = template.template.index("{}")
+        proba = np.asarray(classifier.predict_proba(
+            [template.template.format(name) for name in group["name"]],
+            [(start, start + len(name)) for name in group["name"]],
+        ), dtype=float)
+        rows.append(group.assign(id=template.id, polarity=template.polarity, score=proba[:, 2] - proba[:, 0]))
+    return pd.concat(rows, ignore_index=True).fillna({"actor": "other"})
+
+
+def name_swap_report(scores: pd.DataFrame) -> dict:
+    """``right_sign``: share of (template, name) pairs scored with the template's sign;
+    ``actor_gap``: per actor, the mean over templates of |actor's mean score - other names' mean|."""
+    by_actor = scores.groupby(["id", "actor"])["score"].mean().unstack()
+    actors = [a for a in by_actor.columns if a != "other"]
+    gaps = by_actor[actors].sub(by_actor["other"], axis=0).abs().mean()
+    return {
+        "n": int(len(scores)),
+        "right_sign": round(float((np.sign(scores["score"]) == scores["polarity"]).mean()), 4),
+        "actor_gap": {actor: round(float(gap), 4) for actor, gap in gaps.items()},
+    }
+
+
 # --------------------------------------------------------------------------- probabilities
 PROBA_COLUMNS = ("p_negative", "p_neutral", "p_positive")
 

@@ -13,22 +13,21 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
+from analysis.evaluation import (
+    name_swap_report,
+    read_contrast,
+    read_name_swap,
+    score_contrast,
+    score_name_swap,
+)
 from analysis.paths import DATA_DIR
 
-CONTRAST = pd.read_csv(DATA_DIR / "contrast" / "contrast_test.csv")
+CONTRAST = read_contrast(DATA_DIR / "contrast" / "contrast_test.csv")
 
 
 @pytest.fixture(scope="module")
 def contrast_scores(embedded_classifier):
-    sentences, spans = [], []
-    for row in CONTRAST.itertuples():
-        for target in (row.target_a, row.target_b):
-            start = row.sentence.index(target)
-            sentences.append(row.sentence)
-            spans.append((start, start + len(target)))
-    proba = embedded_classifier.predict_proba(sentences, spans)
-    score = proba[:, 2] - proba[:, 0]
-    return CONTRAST.assign(score_a=score[0::2], score_b=score[1::2])
+    return score_contrast(embedded_classifier, CONTRAST)
 
 
 def test_contrast_set_covers_every_language_and_several_shapes():
@@ -78,22 +77,12 @@ def test_seed_stance_agrees_with_the_careful_reader(seed_stance):
     assert by_stance.loc[-1] < by_stance.loc[0] < by_stance.loc[1]
 
 
-NAME_SWAP = pd.read_csv(DATA_DIR / "contrast" / "name_swap.csv")
-SWAP_NAMES = pd.read_csv(DATA_DIR / "contrast" / "name_swap_names.csv")
+NAME_SWAP, SWAP_NAMES = read_name_swap(DATA_DIR / "contrast" / "name_swap.csv")
 
 
 @pytest.fixture(scope="module")
 def name_swap_scores(embedded_classifier):
-    rows = []
-    for template in NAME_SWAP.itertuples():
-        names = SWAP_NAMES[SWAP_NAMES["lang"] == template.lang]
-        start = template.template.index("{}")
-        proba = embedded_classifier.predict_proba(
-            [template.template.format(name) for name in names["name"]],
-            [(start, start + len(name)) for name in names["name"]],
-        )
-        rows.append(names.assign(id=template.id, polarity=template.polarity, score=proba[:, 2] - proba[:, 0]))
-    return pd.concat(rows, ignore_index=True).fillna({"actor": "other"})
+    return score_name_swap(embedded_classifier, NAME_SWAP, SWAP_NAMES)
 
 
 def test_name_swap_set_covers_every_language_and_actor():
@@ -110,7 +99,7 @@ def test_the_text_not_the_name_sets_the_sign(name_swap_scores):
     scores = name_swap_scores
     right = np.sign(scores["score"]) == scores["polarity"]
     assert right.mean() >= 0.9, "\n" + scores[~right].to_string()
-    by_actor = scores.groupby(["id", "actor"])["score"].mean().unstack()
-    gaps = by_actor[["Russia", "China", "West"]].sub(by_actor["other"], axis=0).abs()
-    # mean over templates of |actor mean - other names' mean|, per actor
-    assert (gaps.mean() <= 0.15).all(), "\n" + gaps.round(2).to_string()
+    # per actor, mean over templates of |actor mean - other names' mean|
+    gaps = name_swap_report(scores)["actor_gap"]
+    assert set(gaps) == {"Russia", "China", "West"}
+    assert all(gap <= 0.15 for gap in gaps.values()), gaps

@@ -299,3 +299,84 @@ def test_translations_track_the_french_scores(embedded_classifier):
     # short of 0.8 (0.73 with the shipped artefact; en 0.95, es 0.90, ru 0.86, zh 0.85)
     assert (table["pearson_r"] >= 0.7).all(), "\n" + table.to_string()
     assert table["pearson_r"].mean() >= 0.8, "\n" + table.to_string()
+
+
+# --------------------------------------------------------------------------- target dependence reports
+class _NameReader:
+    """A stand-in mention classifier: favourable to the targets it is told to like, against the others."""
+
+    def __init__(self, liked):
+        self.liked = set(liked)
+        self.model_id = "stub"
+
+    def predict_proba(self, sentences, spans):
+        liked = [s[a:b] in self.liked for s, (a, b) in zip(sentences, spans)]
+        return np.array([[0.1, 0.2, 0.7] if x else [0.6, 0.3, 0.1] for x in liked])
+
+
+def _contrast_csv(path, rows):
+    header = "id,lang,sentence,target_a,target_b,stance_a,stance_b,shape\n"
+    path.write_text(header + "".join(",".join(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_contrast_report_counts_right_signs_and_ranking(tmp_path):
+    from analysis.evaluation import contrast_report, read_contrast, score_contrast
+
+    path = _contrast_csv(tmp_path / "c.csv", [
+        ("1", "en", "Oslo helped while Lima refused.", "Oslo", "Lima", "1", "-1", "p"),
+        ("2", "fr", "Quito a menti et Accra a aidé.", "Quito", "Accra", "-1", "1", "o"),
+        ("3", "fr", "Rome a aidé et Bonn aussi.", "Rome", "Bonn", "1", "1", "j"),  # not a contrast row
+    ])
+    table = read_contrast(path)
+    assert table.loc[0, ["start_b", "end_b"]].tolist() == [18, 22]
+    report = contrast_report(score_contrast(_NameReader({"Oslo", "Quito"}), table))
+    assert report["n"] == 2
+    assert report["right_signs"] == 0.5 and report["ranked"] == 0.5
+    assert report["by_lang"]["en"] == {"n": 1, "right_signs": 1.0, "ranked": 1.0}
+    assert report["by_lang"]["fr"] == {"n": 1, "right_signs": 0.0, "ranked": 0.0}
+
+
+def test_contrast_file_errors_name_the_file_and_line(tmp_path):
+    from analysis.evaluation import read_contrast
+
+    path = _contrast_csv(tmp_path / "c.csv", [("1", "en", "Oslo helped.", "Oslo", "Lima", "1", "-1", "p")])
+    with pytest.raises(InputError, match=r"c\.csv, line 2: target_b"):
+        read_contrast(path)
+    (tmp_path / "d.csv").write_text("id,sentence\n1,x\n")
+    with pytest.raises(InputError, match=r"d\.csv: missing columns"):
+        read_contrast(tmp_path / "d.csv")
+
+
+def test_name_swap_report_measures_a_favourite_actor(tmp_path):
+    from analysis.evaluation import name_swap_report, read_name_swap, score_name_swap
+
+    (tmp_path / "t.csv").write_text('id,lang,template,polarity\nt1,en,"{} helped.",1\nt2,en,"{} lied.",-1\n')
+    (tmp_path / "t_names.csv").write_text("lang,name,actor\nen,Moscow,Russia\nen,Oslo,\nen,Lima,\n")
+    templates, names = read_name_swap(tmp_path / "t.csv")
+    report = name_swap_report(score_name_swap(_NameReader({"Moscow"}), templates, names))
+    # Moscow scores +0.6 against -0.5 for the others in both templates; half the pairs have the right sign
+    assert report["actor_gap"] == {"Russia": pytest.approx(1.1)}
+    assert report["right_sign"] == 0.5
+    (tmp_path / "bad.csv").write_text('id,lang,template,polarity\nt1,en,"no slot",1\n')
+    with pytest.raises(InputError, match=r"bad\.csv, line 2: a template needs exactly one"):
+        read_name_swap(tmp_path / "bad.csv", tmp_path / "t_names.csv")
+
+
+def test_evaluate_cli_contrast_prints_json_last(tiny_hf_model, capsys):
+    from analysis.cli import main
+    from analysis.paths import DATA_DIR
+
+    argv = ["evaluate", "contrast", str(DATA_DIR / "contrast" / "contrast_test.csv"), "--model", str(tiny_hf_model())]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["n"] == 54 and set(report["by_lang"]) == {"fr", "en", "de", "es", "ru", "zh"}
+    assert 0 <= report["right_signs"] <= 1 and report["file"] == "contrast_test.csv"
+
+
+def test_evaluate_cli_bad_file_exits_2_before_loading_a_model(tmp_path, capsys):
+    from analysis.cli import main
+
+    (tmp_path / "x.csv").write_text("a,b\n1,2\n")
+    assert main(["evaluate", "name-swap", str(tmp_path / "x.csv"), "--model", "no/such-model"]) == 2
+    assert "x.csv: missing columns" in capsys.readouterr().err

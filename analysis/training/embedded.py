@@ -40,7 +40,7 @@ from ..classifiers import e5
 from ..classifiers.base import library_versions
 from ..classifiers.embedded import CLASSES, Encoding, build_head
 from ..errors import InputError
-from ..evaluation import classification_report, read_newsmtsc
+from ..evaluation import classification_report, read_contrast, read_newsmtsc
 from ..io import sha256_file
 
 LORA_TARGETS = r".*\.(query|key|value|dense)$"
@@ -76,29 +76,21 @@ class TrainConfig:
 
 
 def _load_extra(path: Path) -> pd.DataFrame:
-    """Hand-written contrast sentences: id, lang, sentence, target_a, target_b, stance_a, stance_b."""
-    table = pd.read_csv(path)
-    missing = {"sentence", "target_a", "target_b", "stance_a", "stance_b"} - set(table.columns)
-    if missing:
-        raise InputError(f"{path}: missing columns {sorted(missing)}")
-    rows = []
-    langs = table["lang"] if "lang" in table.columns else pd.Series("en", index=table.index)
-    for i, rec in table.iterrows():
-        for target, stance in ((rec.target_a, rec.stance_a), (rec.target_b, rec.stance_b)):
-            start = rec.sentence.find(target)
-            if start < 0:
-                raise InputError(f"{path}, row {i + 2}: target {target!r} not in the sentence")
-            rows.append(
-                {
-                    "sentence_index": f"extra-{path.stem}-{i}",
-                    "lang": langs[i],
-                    "sentence": rec.sentence,
-                    "start": start,
-                    "end": start + len(target),
-                    "mention": target,
-                    "label": int(stance) + 1,
-                }
-            )
+    """Hand-written contrast sentences (:func:`~analysis.evaluation.read_contrast`) as a target table."""
+    table = read_contrast(path)
+    rows = [
+        {
+            "sentence_index": f"extra-{path.stem}-{i}",
+            "lang": rec.lang,
+            "sentence": rec.sentence,
+            "start": start,
+            "end": end,
+            "mention": rec.sentence[start:end],
+            "label": int(stance) + 1,
+        }
+        for i, rec in enumerate(table.itertuples())
+        for start, end, stance in ((rec.start_a, rec.end_a, rec.stance_a), (rec.start_b, rec.end_b, rec.stance_b))
+    ]
     return pd.DataFrame(rows)
 
 
