@@ -176,7 +176,6 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "train",

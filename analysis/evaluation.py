@@ -18,6 +18,7 @@ import pandas as pd
 
 from .classifiers.base import CLASSES
 from .errors import InputError
+from .io import read_table
 
 POLARITY_TO_LABEL = {2.0: 0, 4.0: 1, 6.0: 2}
 
@@ -91,18 +92,6 @@ def evaluate_newsmtsc(classifier, path: str | os.PathLike) -> dict:
 CONTRAST_COLUMNS = ("lang", "sentence", "target_a", "target_b", "stance_a", "stance_b")
 
 
-def _read_csv(path: str | os.PathLike, columns: Sequence[str]) -> pd.DataFrame:
-    """A CSV that must have ``columns``; InputError naming the file otherwise."""
-    try:
-        table = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read the CSV ({str(exc).strip()})") from exc
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise InputError(f"{path}: missing columns {missing} (needs {list(columns)})")
-    return table
-
-
 def read_contrast(path: str | os.PathLike) -> pd.DataFrame:
     """Contrast sentences: one sentence, two targets, a stance for each (``data/contrast/README.md``).
 
@@ -113,7 +102,7 @@ def read_contrast(path: str | os.PathLike) -> pd.DataFrame:
         stance_b``; stances -1/0/1) plus ``start_a, end_a, start_b, end_b``: the
         character span of each target's first occurrence in ``sentence``.
     """
-    table = _read_csv(path, CONTRAST_COLUMNS)
+    table = read_table(path, columns=CONTRAST_COLUMNS)
     for side in ("a", "b"):
         if not table[f"stance_{side}"].isin([-1, 0, 1]).all():
             raise InputError(f"{path}: stance_{side} must be -1, 0 or 1")
@@ -157,11 +146,11 @@ def read_name_swap(path: str | os.PathLike, names_path: str | os.PathLike | None
     in them (``lang, name, actor``; default: the ``<stem>_names.csv`` beside ``path``)."""
     path = Path(path)
     names_path = Path(names_path) if names_path else path.with_name(f"{path.stem}_names.csv")
-    templates = _read_csv(path, ("id", "lang", "template", "polarity"))
+    templates = read_table(path, columns=("id", "lang", "template", "polarity"))
     bad = [i + 2 for i, t in enumerate(templates["template"]) if str(t).count("{}") != 1]
     if bad:
         raise InputError(f"{path}, line {bad[0]}: a template needs exactly one {{}} slot")
-    return templates, _read_csv(names_path, ("lang", "name", "actor"))
+    return templates, read_table(names_path, columns=("lang", "name", "actor"))
 
 
 def score_name_swap(classifier, templates: pd.DataFrame, names: pd.DataFrame) -> pd.DataFrame:

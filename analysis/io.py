@@ -14,7 +14,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,19 +154,31 @@ def read_text_file(path: str | os.PathLike[str]) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def read_table(path: str | os.PathLike[str], *, dtype_str: bool = False) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike[str], *, dtype_str: bool = False, columns: Sequence[str] = ()
+) -> pd.DataFrame:
     """Read a CSV, JSON Lines or Parquet table, chosen by the suffix of ``path``.
 
     CSV and JSONL go through :func:`read_text_file` (strict UTF-8, BOM and
     CRLF handled). With ``dtype_str`` CSV cells are read as strings (ids such
     as ``007`` keep their zeros); empty cells are missing values either way.
+    ``columns`` are required: a table without one of them is refused.
 
     Raises
     ------
     InputError
         Missing, empty, binary or non-UTF-8 file, unknown suffix, a file that
-        does not parse as its format.
+        does not parse as its format, a required column missing.
     """
+    table = _read_table(path, dtype_str)
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        found = ", ".join(map(str, table.columns)) or "(none)"
+        raise InputError(f"{path}: missing columns {', '.join(missing)} (found: {found})")
+    return table
+
+
+def _read_table(path: str | os.PathLike[str], dtype_str: bool) -> pd.DataFrame:
     import pandas as pd
 
     suffix = Path(path).suffix.lower()

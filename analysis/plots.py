@@ -945,13 +945,7 @@ def load_table_for_plot(path: str | os.PathLike, required: Sequence[str]) -> pd.
     """
     from analysis.io import read_table
 
-    df = read_table(path)
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{path}: missing column(s) {', '.join(missing)}; "
-            f"found: {', '.join(map(str, df.columns)) or '(none)'}"
-        )
+    df = read_table(path, columns=required)
     if "doc_id" in df.columns:
         df["doc_id"] = df["doc_id"].astype(str)
     if "para_id" in df.columns:

@@ -41,7 +41,7 @@ from ..classifiers.base import library_versions
 from ..classifiers.embedded import CLASSES, Encoding, build_head
 from ..errors import InputError
 from ..evaluation import classification_report, read_contrast, read_newsmtsc
-from ..io import sha256_file
+from ..io import read_table, sha256_file
 
 LORA_TARGETS = r".*\.(query|key|value|dense)$"
 
@@ -102,9 +102,7 @@ _TITLE_BEFORE = re.compile(
 
 def _load_names(path: Path) -> dict[str, list[str]]:
     """Name pool for :func:`_substitute_names`: a CSV with columns ``lang, name``."""
-    table = pd.read_csv(path)
-    if not {"lang", "name"} <= set(table.columns):
-        raise InputError(f"{path}: a names file needs the columns lang, name")
+    table = read_table(path, columns=("lang", "name"))
     return {lang: group["name"].tolist() for lang, group in table.groupby("lang")}
 
 
@@ -331,20 +329,18 @@ def train(data_dir, out_dir, config: TrainConfig | None = None, *, cache=None, l
     train_items = _sentences(train_targets)
     if "en" in names:
         train_items = _rename_actor_targets(train_items, train_targets, names["en"], config.rename_actors, rng)
-        train_items += [
-            renamed
-            for renamed, item in zip(_substitute_names(train_items, names["en"], rng, share=config.substitute, any_surface=False), train_items)
-            if renamed != item
-        ]
+        renamed = _substitute_names(train_items, names["en"], rng, share=config.substitute, any_surface=False)
+        train_items += [copy for copy, item in zip(renamed, train_items) if copy != item]
     train_items += _contrast_pairs(train_items, config.contrast_pairs, rng)
     train_encoded = _encode_items(model.encoding, train_items, config.max_length)
     weights = [1.0] * len(train_encoded)
     for table in extra:
         for lang, part in table.groupby("lang", sort=True):
-            items = _sentences(part)
+            originals = _sentences(part)
+            items = list(originals)
             if lang in names:
                 for _ in range(config.extra_copies):
-                    items += _substitute_names(_sentences(part), names[lang], rng, share=1.0, any_surface=True)
+                    items += _substitute_names(originals, names[lang], rng, share=1.0, any_surface=True)
             enc = _encode_items(model.encoding, items, config.max_length)
             train_encoded += enc
             weights += [config.extra_weight] * len(enc)
