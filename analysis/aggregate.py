@@ -2,6 +2,10 @@
 
 Both public functions take the tidy *stance* table produced by
 :func:`analysis.score_stance` and return tidy tables with one row per group.
+They also take the *voices* table of :func:`analysis.score_voices`: groups are
+then holder x target (``holder_actor``: the holder's actor, ``"narrator"`` for
+the outlet's own voice, ``"other sources"`` for holders that are no actor;
+``target_actor``) instead of ``actor``.
 
 Conventions
 -----------
@@ -32,18 +36,20 @@ Conventions
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputError
+from .errors import InputError
+from .schema import STANCE_LABELS, check_columns, table_labels
 
 __all__ = [
     "AGGREGATE_COLUMNS",
     "aggregate_corpus",
     "aggregate_documents",
     "bootstrap_ci",
+    "group_seed",
     "language_consistency",
 ]
 
@@ -57,10 +63,7 @@ AGGREGATE_COLUMNS = (
     "share_unfavourable",
 )
 
-_LABEL_FAVOR = "favor"
-_LABEL_AGAINST = "against"
-_PROBA_COLUMNS = ("p_against", "p_neutral", "p_favor")
-_PROBA_LABELS = np.array(["against", "neutral", "favor"], dtype=object)
+_LABEL_AGAINST, _, _LABEL_FAVOR = STANCE_LABELS
 
 
 def bootstrap_ci(
@@ -113,31 +116,12 @@ def bootstrap_ci(
     return (low if np.isfinite(low) else float("nan"), high if np.isfinite(high) else float("nan"))
 
 
-def _check_columns(df: pd.DataFrame, required: Iterable[str], what: str) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"{what}: expected a pandas DataFrame, got {type(df).__name__}")
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{what} is missing required column(s) {', '.join(missing)}; "
-            f"it has: {', '.join(map(str, df.columns))}"
-        )
+def group_seed(random_state: int | None, key: tuple) -> np.random.SeedSequence:
+    """Seed of one group's resampling: the run's ``random_state`` and a hash of the group key.
 
-
-def _labels(stance: pd.DataFrame) -> pd.Series:
-    """Paragraph labels: the ``label`` column, else argmax of the probabilities."""
-    if "label" in stance.columns:
-        return stance["label"].astype("object")
-    if all(c in stance.columns for c in _PROBA_COLUMNS):
-        idx = stance[list(_PROBA_COLUMNS)].to_numpy(dtype=float).argmax(axis=1)
-        return pd.Series(_PROBA_LABELS[idx], index=stance.index, dtype="object")
-    raise InputError(
-        "stance table needs a 'label' column (or p_against/p_neutral/p_favor) "
-        "to compute favourable/unfavourable shares"
-    )
-
-
-def _group_seed(random_state: int | None, key: tuple) -> np.random.SeedSequence:
+    A group's interval then depends only on its own rows and the seed, never on which
+    other groups the table holds (adding an actor never changes another's interval).
+    """
     crc = zlib.crc32(repr(tuple(str(k) for k in key)).encode("utf-8"))
     entropy = [crc] if random_state is None else [int(random_state), crc]
     return np.random.SeedSequence(entropy)
@@ -162,7 +146,7 @@ def _aggregate(
             scores,
             confidence_level=confidence_level,
             n_resamples=n_resamples,
-            random_state=_group_seed(random_state, key),
+            random_state=group_seed(random_state, key),
             method=method,
         )
         n = int(np.count_nonzero(~np.isnan(scores)))
@@ -183,12 +167,22 @@ def _aggregate(
     return pd.DataFrame(rows, columns=cols)
 
 
-def _prepare(stance: pd.DataFrame, what: str = "stance table") -> pd.DataFrame:
-    _check_columns(stance, ("doc_id", "para_id", "actor", "score"), what)
-    df = stance.copy()
+def _prepare(stance: pd.DataFrame, what: str = "stance table") -> tuple[pd.DataFrame, list[str]]:
+    """The table ready to group, and its actor keys: ``["actor"]``, or ``["holder_actor",
+    "target_actor"]`` for a voices table (holders named by :func:`analysis.voice_scores.voice_of`)."""
+    if isinstance(stance, pd.DataFrame) and {"holder", "holder_actor", "target_actor"} <= set(stance.columns):
+        from .voice_scores import voice_of
+
+        check_columns(stance, ("doc_id", "para_id", "score"), "voices table")
+        df = stance.assign(holder_actor=voice_of(stance))
+        actor_keys = ["holder_actor", "target_actor"]
+    else:
+        check_columns(stance, ("doc_id", "para_id", "actor", "score"), what)
+        df = stance.copy()
+        actor_keys = ["actor"]
     df["score"] = pd.to_numeric(df["score"], errors="coerce")
-    df["_label"] = _labels(df)
-    return df
+    df["_label"] = table_labels(df)
+    return df, actor_keys
 
 
 def _finish(out: pd.DataFrame, keys: list[str], has_model: bool) -> pd.DataFrame:
@@ -217,7 +211,8 @@ def aggregate_documents(
         Stance table, one row per mentioned paragraph x actor. Required
         columns: ``doc_id``, ``para_id``, ``actor``, ``score``. Used when
         present: ``label`` ("against" | "neutral" | "favor"; else derived from
-        ``p_against``/``p_neutral``/``p_favor`` by argmax) and ``model``
+        ``p_against``/``p_neutral``/``p_favor`` by the label rule of
+        :mod:`analysis.schema`, ties going to neutral) and ``model``
         (groups are split by model).
     confidence_level : float, default 0.95
         Confidence level of the bootstrap interval.
@@ -233,7 +228,7 @@ def aggregate_documents(
     pandas.DataFrame
         One row per (doc_id, actor[, model]), sorted by those keys, columns:
 
-        - ``doc_id``, ``actor``
+        - ``doc_id``, ``actor`` (a voices table: ``holder_actor``, ``target_actor``)
         - ``n_paragraphs`` (int): paragraphs mentioning the actor
         - ``mean_score`` (float): mean paragraph score
         - ``ci_low``, ``ci_high`` (float): bootstrap CI of the mean
@@ -247,9 +242,9 @@ def aggregate_documents(
     analysis.errors.InputError
         If required columns are missing.
     """
-    df = _prepare(stance)
+    df, actor_keys = _prepare(stance)
     has_model = "model" in df.columns
-    keys = ["doc_id", "actor"] + (["model"] if has_model else [])
+    keys = ["doc_id", *actor_keys] + (["model"] if has_model else [])
     out = _aggregate(
         df,
         keys,
@@ -302,7 +297,8 @@ def aggregate_corpus(
     -------
     pandas.DataFrame
         One row per (by..., actor[, model]), columns: the ``by`` columns,
-        ``actor``, ``n_documents``, ``n_paragraphs``, ``mean_score``,
+        ``actor`` (a voices table: ``holder_actor``, ``target_actor``),
+        ``n_documents``, ``n_paragraphs``, ``mean_score``,
         ``ci_low``, ``ci_high``, ``share_favourable``, ``share_unfavourable``,
         ``model`` (if present in the input). With ``unit="document"`` the
         mean and CI are over per-document mean scores (see Notes).
@@ -322,7 +318,7 @@ def aggregate_corpus(
     if unit not in ("paragraph", "document"):
         raise InputError(f"unit must be 'paragraph' or 'document', got {unit!r}")
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    df = _prepare(stance)
+    df, actor_keys = _prepare(stance)
     missing = [c for c in by_cols if c not in df.columns]
     if missing:
         if paragraphs is None:
@@ -330,12 +326,12 @@ def aggregate_corpus(
                 f"grouping column(s) {', '.join(missing)} not in the stance table; "
                 "pass paragraphs= (a table with doc_id[, para_id] and those columns)"
             )
-        _check_columns(paragraphs, ["doc_id", *missing], "paragraphs table")
+        check_columns(paragraphs, ["doc_id", *missing], "paragraphs table")
         on = ["doc_id", "para_id"] if "para_id" in paragraphs.columns else ["doc_id"]
         meta = paragraphs[on + missing].drop_duplicates(subset=on)
         df = df.merge(meta, on=on, how="left", validate="many_to_one")
     has_model = "model" in df.columns
-    keys = by_cols + ["actor"] + (["model"] if has_model else [])
+    keys = by_cols + actor_keys + (["model"] if has_model else [])
     n_docs = {"n_documents": lambda g: int(g["doc_id"].nunique())}
     if unit == "paragraph":
         out = _aggregate(
@@ -416,15 +412,15 @@ def language_consistency(
         Missing columns, no rows in the reference language, several
         documents in one language, or several models in the table.
     """
-    _check_columns(stance, ("para_id", "actor", value), "stance table")
+    check_columns(stance, ("para_id", "actor", value), "stance table")
     df = stance.copy()
     if lang not in df.columns:
         if paragraphs is None:
             raise InputError(
                 f"stance table has no {lang!r} column; pass paragraphs= (doc_id, para_id, {lang})"
             )
-        _check_columns(paragraphs, ["doc_id", "para_id", lang], "paragraphs table")
-        _check_columns(df, ["doc_id"], "stance table")
+        check_columns(paragraphs, ["doc_id", "para_id", lang], "paragraphs table")
+        check_columns(df, ["doc_id"], "stance table")
         meta = paragraphs[["doc_id", "para_id", lang]].drop_duplicates(subset=["doc_id", "para_id"])
         df = df.merge(meta, on=["doc_id", "para_id"], how="left", validate="many_to_one")
     if "model" in df.columns and df["model"].nunique() > 1:

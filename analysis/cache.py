@@ -8,8 +8,9 @@ Where
     ``cache=PATH`` uses another folder.
 
 What is a key
-    One *classifier call*: sha256 over the model identity (the model id -- the
-    artefact hash or hub revision -- plus every setting that changes outputs:
+    One *classifier call*: sha256 over the model identity (what the classifier
+    states in :meth:`~analysis.classifiers.base.MentionClassifier.cache_identity`:
+    the artefact hash or hub revision plus every setting that changes outputs --
     batch size, quantisation, templates, window length...; and a hash of the
     classifier code and of the torch / transformers versions), the kind of call
     (mention probabilities, text sentiment, NLI pair table) and the exact inputs
@@ -18,9 +19,8 @@ What is a key
     returns exactly the floats that were computed.
 
 Why whole calls, not single sentences
-    The embedded model runs its encoder with dynamic int8 quantisation, whose
-    activation scale is computed over the whole batch: a sentence's probabilities
-    move by up to ~1e-2 depending on its batch mates.  Caching sentence by
+    Models run in batches can move in the last float digits with their batch
+    mates (and a dynamically quantised model by more).  Caching sentence by
     sentence would mix values computed in different batches and a cached table
     would differ from a fresh one.  Scoring calls are made on fixed groups of
     whole documents (see :mod:`analysis.scoring`), so a re-run, a cached run and
@@ -29,21 +29,19 @@ Why whole calls, not single sentences
 Safety
     Every stored call is one SQLite transaction (WAL journal): a run killed at
     any moment keeps the calls it completed and never leaves a corrupt store.
-    A store that cannot be opened or written (read-only folder, damaged file)
-    only disables caching, with one warning; it never stops a run.
+    A store whose file is damaged (not a database, malformed) is replaced by an
+    empty one, once, with a warning; a store that cannot be opened or written
+    (read-only or missing folder) only disables caching, with one warning. Neither
+    stops a run.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import hashlib
 import json
 import os
 import sqlite3
-import sys
 import warnings
-from collections.abc import Iterator
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,15 +49,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .classifiers.base import PAIR_COLUMNS, MentionClassifier, check_mentions, empty_pairs, sorted_mentions
+from .classifiers.base import MentionClassifier, check_mentions, sorted_mentions
+from .schema import PAIRS, conform, empty
 
 __all__ = [
     "CachedClassifier",
     "OutputCache",
     "cache_identity",
     "code_fingerprint",
-    "progress",
-    "progress_bar",
     "resolve_cache_dir",
     "with_cache",
 ]
@@ -129,16 +126,45 @@ class OutputCache:
             return self._conn
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            self._conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc) and self._rebuild(exc):
+                return self._conn
+            self._disable(f"cannot open the output cache {self.path} ({exc}); continuing without it")
+        except OSError as exc:
+            self._disable(f"cannot open the output cache {self.path} ({exc}); continuing without it")
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS outputs (key BLOB PRIMARY KEY, value BLOB NOT NULL)")
             conn.execute("CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("INSERT OR IGNORE INTO info VALUES ('identity', ?)", (self.identity,))
-            self._conn = conn
-        except (sqlite3.Error, OSError) as exc:
-            self._disable(f"cannot open the output cache {self.path} ({exc}); continuing without it")
-        return self._conn
+            conn.execute("SELECT count(*) FROM outputs").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _rebuild(self, damage: Exception) -> bool:
+        """Replace a damaged store by an empty one, once; True when that worked."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._conn = self._open()
+        except (sqlite3.Error, OSError):
+            return False
+        warnings.warn(
+            f"the output cache {self.path} was damaged ({damage}); it was replaced by an empty one",
+            RuntimeWarning, stacklevel=4,
+        )
+        return True
 
     def _disable(self, message: str) -> None:
         self._broken = True
@@ -165,7 +191,8 @@ class OutputCache:
         try:
             row = conn.execute("SELECT value FROM outputs WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error as exc:
-            self._disable(f"output cache {self.path} is unreadable ({exc}); continuing without it")
+            if not (_is_damage(exc) and self._rebuild(exc)):
+                self._disable(f"output cache {self.path} is unreadable ({exc}); continuing without it")
             return None
         if row is None:
             self.misses += 1
@@ -195,54 +222,24 @@ class OutputCache:
         return f"OutputCache({os.fspath(self.path)!r})"
 
 
+def _is_damage(exc: Exception) -> bool:
+    """Whether an SQLite error says the file's content is damaged (not: locked, read-only...)."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text)
+
+
 # ---------------------------------------------------------------------------
 # identity
 # ---------------------------------------------------------------------------
 
-#: Attributes of loaded classifiers that change their outputs (used when present).
-_OUTPUT_ATTRS = (
-    "batch_size", "device", "max_length", "stride", "templates", "sentiment_templates",
-    "actor_names", "evidence", "entailment_id", "matrix", "min_fill",
-)
-
-
 def cache_identity(classifier: Any) -> str | None:
-    """A string naming the model and every setting that shapes its outputs, or None.
+    """The identity a classifier states for caching (:meth:`MentionClassifier.cache_identity`), or None.
 
-    None means "do not cache": only classifiers whose ``model_id`` is a content
-    identity are cached -- the embedded model (artefact hash), Hugging Face models
-    (revision or local hash), lazy handles of those, and any class that sets
-    ``cacheable = True``.  Ad-hoc classifiers (tests, user subclasses) are not.
+    None means "do not cache": a classifier built by hand, or any object without a
+    stated identity, is never cached (its ``model_id`` proves nothing about its weights).
     """
-    own = getattr(type(classifier), "cache_identity", None)
-    if callable(own) and not isinstance(classifier, type):
-        try:
-            return own(classifier)
-        except NotImplementedError:
-            return None
-    module = type(classifier).__module__
-    trusted = module in ("analysis.classifiers.embedded", "analysis.classifiers.hf")
-    if not (trusted or getattr(classifier, "cacheable", False)):
-        return None
-    settings: dict[str, Any] = {"class": type(classifier).__name__}
-    for name in _OUTPUT_ATTRS:
-        if name in getattr(classifier, "__dict__", {}) or hasattr(type(classifier), name):
-            value = getattr(classifier, name, None)
-            if not callable(value):
-                settings[name] = value
-    meta = getattr(classifier, "metadata", {}) or {}
-    for name in ("quantized", "label_mapping"):
-        if name in meta:
-            settings[name] = meta[name]
-    return f"{classifier.model_id}|{json.dumps(settings, sort_keys=True, default=_jsonable)}|v{FORMAT_VERSION}"
-
-
-def _pair_level(classifier: Any) -> bool:
-    """Whether ``classifier`` scores pairs itself (NLI) instead of the mention-mean rule."""
-    flag = getattr(classifier, "pair_level", None)
-    if flag is not None and not callable(flag):
-        return bool(flag)
-    return type(classifier).score_pairs is not MentionClassifier.score_pairs
+    own = getattr(classifier, "cache_identity", None)
+    return own() if callable(own) else None
 
 
 # ---------------------------------------------------------------------------
@@ -317,11 +314,11 @@ class CachedClassifier(MentionClassifier):
         )
 
     def score_pairs(self, mentions: pd.DataFrame) -> pd.DataFrame:
-        if not _pair_level(self.inner):
+        if not getattr(self.inner, "pair_level", False):
             return MentionClassifier.score_pairs(self, mentions)  # mean rule over cached predict_proba
         check_mentions(mentions)
         if len(mentions) == 0:
-            return empty_pairs()
+            return empty(PAIRS)
         cols = [c for c in ("doc_id", "para_id", "actor", "sentence_id", "start", "end", "sentence_start",
                             "sentence", "surface") if c in mentions.columns]
         ordered = sorted_mentions(
@@ -351,25 +348,13 @@ def _decode_matrix(raw: bytes, n: int) -> np.ndarray:
 
 
 def _encode_pairs(pairs: pd.DataFrame) -> bytes:
-    data = {c: [_plain(v) for v in pairs[c].tolist()] for c in PAIR_COLUMNS}
+    data = {c: [_plain(v) for v in pairs[c].tolist()] for c in PAIRS}
     return json.dumps(data, ensure_ascii=True).encode("ascii")
 
 
 def _decode_pairs(raw: bytes) -> pd.DataFrame:
     data = json.loads(raw.decode("ascii"))
-    out = empty_pairs() if not data["doc_id"] else pd.DataFrame(
-        {
-            "doc_id": pd.Series(data["doc_id"], dtype=object),
-            "para_id": np.asarray(data["para_id"], dtype=np.int64),
-            "actor": pd.Series(data["actor"], dtype=object),
-            "n_mentions": np.asarray(data["n_mentions"], dtype=np.int64),
-            "p_against": np.asarray(data["p_against"], dtype=np.float64),
-            "p_neutral": np.asarray(data["p_neutral"], dtype=np.float64),
-            "p_favor": np.asarray(data["p_favor"], dtype=np.float64),
-            "evidence": pd.Series(data["evidence"], dtype=object),
-        }
-    )
-    return out[list(PAIR_COLUMNS)]
+    return conform(pd.DataFrame({c: data[c] for c in PAIRS}), PAIRS) if data["doc_id"] else empty(PAIRS)
 
 
 def with_cache(classifier: Any, cache: bool | str | os.PathLike | None = True) -> Any:
@@ -407,40 +392,3 @@ def code_fingerprint() -> str:
         h.update(";".join(f"{name}={version}" for name, version in sorted(versions.items())).encode())
         _FINGERPRINT.append(h.hexdigest()[:16])
     return _FINGERPRINT[0]
-
-
-# ---------------------------------------------------------------------------
-# progress bars (shared by the classifiers' batch loops and the CLI)
-# ---------------------------------------------------------------------------
-
-_PROGRESS: contextvars.ContextVar[bool] = contextvars.ContextVar("analysis_progress", default=True)
-
-#: Loops with fewer steps than this show no bar (they take a second or two at most).
-MIN_PROGRESS_STEPS = 4
-
-
-@contextlib.contextmanager
-def progress(enabled: bool = True) -> Iterator[None]:
-    """Switch the progress bars on or off inside a ``with`` block (``score_stance(progress=...)``)."""
-    token = _PROGRESS.set(bool(enabled))
-    try:
-        yield
-    finally:
-        _PROGRESS.reset(token)
-
-
-def progress_bar(total: int, desc: str, unit: str = "batch", min_total: int = MIN_PROGRESS_STEPS, leave: bool = False):
-    """A ``tqdm.auto`` bar on stderr (a widget in Jupyter), or a silent one.
-
-    Silent when ``total < min_total``, inside ``progress(False)``, or when
-    ``$ANALYSIS_NO_PROGRESS`` is set.  Bars never write to stdout.
-    """
-    from tqdm.auto import tqdm
-
-    enabled = (
-        _PROGRESS.get()
-        and total >= min_total
-        and os.environ.get("ANALYSIS_NO_PROGRESS", "").strip().lower() not in _TRUE
-    )
-    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=leave, file=sys.stderr,
-                dynamic_ncols=True, mininterval=0.5)

@@ -37,9 +37,9 @@ def _add_paragraphs(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run_paragraphs(args: argparse.Namespace) -> int:
+    _check_out(args.out, args.inputs)
     from .corpus import read_articles
 
-    _check_out(args.out)
     paragraphs = read_articles(args.inputs)
     _write_table(paragraphs, args.out)
     _note(f"wrote {len(paragraphs)} paragraphs of {paragraphs['doc_id'].nunique()} document(s) to {args.out}")
@@ -52,25 +52,20 @@ def _add_mentions(subparsers: argparse._SubParsersAction) -> None:
         help="find the mentions of each actor in articles",
         description=(
             "Read articles (as for 'paragraphs') and write one row per actor mention: "
-            "doc_id, para_id, actor, surface, start, end, sentence_id, sentence, sentence_start. "
-            "The default lexicon covers Russia, China and the West; --actors FILE extends it "
+            "doc_id, para_id, actor, surface, start, end, sentence_id, sentence, sentence_start, and whose words "
+            "it is in: holder ('narrator' or the quoted or reported source as written), holder_start, holder_end, "
+            "holder_actor. The default lexicon covers Russia, China and the West; --actors FILE extends it "
             "(see data/actors.example.yaml)."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="article file, folder or table")
-    p.add_argument("--actors", metavar="FILE", help="user actor lexicon (YAML) extending the default one")
+    _add_articles(p)
     _add_out(p)
     p.set_defaults(func=_run_mentions)
 
 
 def _run_mentions(args: argparse.Namespace) -> int:
-    from .actors import find_mentions, load_actors
-    from .corpus import read_articles
-
-    _check_out(args.out)
-    lexicon = load_actors(args.actors)
-    paragraphs = read_articles(args.inputs)
-    mentions = find_mentions(paragraphs, lexicon)
+    _check_out(args.out, [*args.inputs, args.actors])
+    paragraphs, mentions = _paragraphs_and_mentions(args)
     _write_table(mentions, args.out)
     pairs = mentions[["doc_id", "para_id", "actor"]].drop_duplicates()
     _note(
@@ -97,23 +92,23 @@ def _add_plot(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--paragraphs", metavar="FILE", help="paragraph table, for readable row labels")
     p.add_argument("--sentiment", metavar="FILE", help="sentiment table, adds <doc>_sentiment figures")
     p.add_argument("--formats", default="png,svg,pdf", help="comma-separated subset of png,svg,pdf (default: all)")
-    p.add_argument("--dpi", type=int, default=300, help="PNG resolution (default: 300)")
+    p.add_argument("--dpi", type=int, default=300, help="PNG resolution, a positive number (default: 300)")
     p.set_defaults(func=_run_plot)
 
 
 def _run_plot(args: argparse.Namespace) -> int:
+    _check_out_dir(args.out_dir)
     import os
 
     import matplotlib
 
     if "MPLBACKEND" not in os.environ:
         matplotlib.use("Agg")  # files only, never a window
-    from .plots import load_table_for_plot, write_standard_figures
+    from .figures import load_table_for_plot, write_standard_figures
+    from .plot_style import check_dpi, check_formats
 
-    formats = tuple(f.strip().lower() for f in args.formats.split(",") if f.strip())
-    bad = [f for f in formats if f not in ("png", "svg", "pdf")] or ([] if formats else ["(none)"])
-    if bad:
-        raise InputError(f"--formats: unsupported format(s) {', '.join(bad)}; use png, svg and/or pdf")
+    formats = check_formats(args.formats.split(","), "--formats")
+    check_dpi(args.dpi, "--dpi")
     stance = load_table_for_plot(args.scores, ("doc_id", "para_id", "actor", "score"))
     paragraphs = load_table_for_plot(args.paragraphs, ("doc_id", "para_id", "text")) if args.paragraphs else None
     sentiment = load_table_for_plot(args.sentiment, ("doc_id", "para_id", "score")) if args.sentiment else None
@@ -131,17 +126,23 @@ def _add_evaluate(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="measure a classifier against a labelled set",
         description=(
-            "Score a mention-level classifier on NewsMTSC (a .jsonl split: sentences with target "
-            "offsets and polarity; JSON with macro_f1, accuracy, n and per-class F1), on contrast "
-            "sentences (right_signs and ranked, overall and per language) or on name-swap templates "
-            "(right_sign and each actor's gap to other names). The last line of stdout is the JSON."
+            "Score a mention-level classifier on labelled targets: a NewsMTSC .jsonl split, a "
+            "RuSentNE-2023 file or your own labelled CSV (JSON with macro_f1, macro_f1_pn = mean F1 "
+            "of negative and positive, accuracy, n, per-class F1, and by_lang when the file holds "
+            "several languages); on contrast sentences (right_signs and ranked, overall and per "
+            "language) or on name-swap templates (right_sign and each actor's gap to other names). "
+            "The last line of stdout is the JSON. A bad file fails (exit 2) before any model loads."
         ),
     )
     p.add_argument(
         "kind",
-        choices=["newsmtsc", "contrast", "name-swap"],
-        help="newsmtsc: a NewsMTSC .jsonl split; contrast: a contrast CSV (data/contrast/contrast_test.csv); "
-        "name-swap: a template CSV (data/contrast/name_swap.csv)",
+        choices=["newsmtsc", "rusentne", "labels", "contrast", "name-swap", "voices"],
+        help="newsmtsc: a NewsMTSC .jsonl split; rusentne: a RuSentNE tab-separated file (sentence, entity, "
+        "entity_tag, entity_pos_start_rel, entity_pos_end_rel, label -1/0/1); labels: a CSV with sentence, "
+        "target (its first occurrence) or start, end (character offsets), label (negative/neutral/positive "
+        "or -1/0/1) and optionally lang; contrast: a contrast CSV (data/contrast/contrast_test.csv); "
+        "name-swap: a template CSV (data/contrast/name_swap.csv); voices: a voice set (data/voices/voices_dev.csv: "
+        "holder accuracy and the sign of each holder's judgement)",
     )
     p.add_argument("file", metavar="FILE", help="labelled file, e.g. ../shared/datasets/newsmtsc/dev_rw.jsonl")
     p.add_argument("--names", metavar="FILE", help="name-swap: the names CSV (default: FILE's <stem>_names.csv)")
@@ -154,22 +155,27 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     from pathlib import Path
 
-    from . import evaluation
+    from . import evaluation, labelled
     from .classifiers import load_classifier
+    from .voice_evaluation import evaluate_voice_set, read_voice_set
 
     path = Path(args.file)
     # bad input fails before the model loads
-    if args.kind == "newsmtsc":
-        evaluation.read_newsmtsc(path)
+    if args.kind in labelled.READERS:
+        targets = labelled.READERS[args.kind](path)
     elif args.kind == "contrast":
         table = evaluation.read_contrast(path)
+    elif args.kind == "voices":
+        table = read_voice_set(path)
     else:
         templates, names = evaluation.read_name_swap(path, args.names)
     classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device)
-    if args.kind == "newsmtsc":
-        report = evaluation.evaluate_newsmtsc(classifier, path)
+    if args.kind in labelled.READERS:
+        report = evaluation.evaluate_labelled(classifier, targets)
     elif args.kind == "contrast":
         report = evaluation.contrast_report(evaluation.score_contrast(classifier, table))
+    elif args.kind == "voices":
+        report = evaluate_voice_set(table, classifier)[0]
     else:
         report = evaluation.name_swap_report(evaluation.score_name_swap(classifier, templates, names))
     print(json.dumps({**report, "file": path.name, "model": getattr(classifier, "model_id", "?")}))
@@ -177,24 +183,28 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_train(subparsers: argparse._SubParsersAction) -> None:
+    from .training.config import add_train_arguments  # the option list only (stdlib); no training code
+
     p = subparsers.add_parser(
         "train",
-        help="train the embedded classifier's adapter on NewsMTSC",
+        help="train the embedded classifier's adapter on NewsMTSC, RuSentNE and translations",
         description=(
             "Fine-tune multilingual-e5-small (LoRA) with a target-aware head on NewsMTSC train, "
-            "select on dev_rw + dev_mt, and write the artefact (adapter, head, metadata.json). "
-            "Takes about 10 CPU minutes an epoch on 2 cores."
+            "its translations (--translations), RuSentNE-2023 (--rusentne) and contrast sentences "
+            "(--extra); select the epoch on the dev sets only (NewsMTSC dev_rw, dev_mt, a Russian dev "
+            "set held out of RuSentNE by sentence, the translated dev sets), and write the artefact "
+            "(adapter, head, metadata.json). The full run (make train) takes about 70 minutes "
+            "on 2 cores; the --max-* options bound a smoke run."
         ),
-        add_help=False,
     )
-    p.add_argument("train_args", nargs=argparse.REMAINDER, help="options of python -m analysis.training.embedded (--help)")
+    add_train_arguments(p)
     p.set_defaults(func=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from .training.embedded import main as train_main
+    from .training.embedded import run
 
-    return train_main(args.train_args)
+    return run(args)
 
 
 def _add_score(subparsers: argparse._SubParsersAction) -> None:
@@ -223,71 +233,250 @@ def _add_score(subparsers: argparse._SubParsersAction) -> None:
         help="mentions per model call, whole documents (default: 2000, as score_stance); memory stays "
         "flat however large the corpus",
     )
-    _add_out(p)
+    p.add_argument(
+        "--voice", choices=["all", "narrator", "sources"], default="all",
+        help="whose words are scored: all (default), narrator (the outlet's own words only) or sources (quoted "
+        "and reported words only); a mention that is the speaker is never scored as its target",
+    )
+    p.add_argument(
+        "--batch-documents", type=int, default=None, metavar="N",
+        help="documents per batch (text files, or rows of a table; default: 50): the unit of work of a "
+        "worker and of an --out DIR/ part",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, default=None, metavar="N",
+        help="score on a local Dask cluster of N single-threaded worker processes (N cores)",
+    )
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="score on a running Dask cluster (e.g. tcp://10.0.0.5:8786); input and --out DIR/ paths "
+        "must be valid on every worker",
+    )
+    p.add_argument(
+        "--out", "-o", required=True, metavar="FILE|DIR/",
+        help="output table (.csv, .jsonl or .parquet, by suffix), or a folder (trailing / or existing) for "
+        "a partitioned Parquet dataset: one part per batch, _SUCCESS last; a re-run skips the parts written",
+    )
     p.set_defaults(func=_run_score)
 
 
 def _run_score(args: argparse.Namespace) -> int:
-    import pandas as pd
+    import os
 
-    from .actors import find_mentions, load_actors
-    from .cache import progress_bar, with_cache
-    from .classifiers import load_classifier
-    from .corpus import read_articles
-    from .scoring import StanceScorer, _chunk_bounds
+    from .distributed import SUCCESS, ClusterError, check_output_folder, dask_client
+    from .schema import rounded_for_file
+    from .scoring import DEFAULT_CHUNK_MENTIONS, score_corpus
 
-    _check_out(args.out)
-    from .scoring import DEFAULT_CHUNK_MENTIONS
+    dataset = args.out.endswith(("/", os.sep)) or os.path.isdir(args.out)
+    if dataset:
+        check_output_folder(args.out)
+    else:
+        _check_out(args.out, [*args.inputs, args.actors])
+    try:
+        with dask_client(args.workers, args.scheduler) as client:
+            stance = score_corpus(
+                args.inputs, args.model, actors=args.actors, batch_size=args.batch_size, device=args.device,
+                cache=not args.no_cache,
+                chunk_size=DEFAULT_CHUNK_MENTIONS if args.chunk_size is None else args.chunk_size,
+                batch_documents=args.batch_documents, client=client, out=args.out if dataset else None,
+                voice=args.voice,
+            )
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if dataset:
+        import json
 
-    chunk_size = DEFAULT_CHUNK_MENTIONS if args.chunk_size is None else args.chunk_size
-    if chunk_size < 1:
-        raise InputError(f"--chunk-size must be >= 1, got {chunk_size}")
-    actors = load_actors(args.actors) if args.actors else None
-    paragraphs = read_articles(args.inputs)
-    # the model is located and checked even when nothing is mentioned (a wrong --model
-    # always fails); its weights are loaded only if some output is not in the cache
-    classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device, lazy=True)
-    scorer = StanceScorer(with_cache(classifier, not args.no_cache), chunk_size)
-    # stream: find mentions in whole documents, about _STREAM_PARAGRAPHS paragraphs at a time;
-    # the scorer calls the model on chunks of --chunk-size mentions, exactly as score_stance does
-    codes, uniques = pd.factorize(paragraphs["doc_id"], sort=False)
-    n_mentions = 0
-    bar = progress_bar(len(paragraphs), "scoring", unit="para", min_total=2 * _STREAM_PARAGRAPHS, leave=True)
-    for lo, hi in _chunk_bounds(codes, len(uniques), _STREAM_PARAGRAPHS):
-        part = paragraphs[(codes >= lo) & (codes < hi)]
-        mentions = find_mentions(part, actors)
-        n_mentions += len(mentions)
-        scorer.add(mentions)
-        bar.update(len(part))
-    stance = scorer.result()
-    bar.close()
-    _write_table(_rounded(stance), args.out)
+        with open(os.path.join(args.out, SUCCESS), encoding="utf-8") as fh:
+            info = json.load(fh)
+        rows = f"{info['n_parts']} part(s)"
+    else:
+        _write_table(rounded_for_file(stance), args.out)
+        info, rows = stance.attrs, f"{len(stance)} stance row(s)"
     _note(
-        f"wrote {len(stance)} stance row(s) ({n_mentions} mention(s) in "
-        f"{paragraphs['doc_id'].nunique()} document(s)) with {classifier.model_id} to {args.out}"
+        f"wrote {rows} ({info['n_mentions']} mention(s) in "
+        f"{info['n_documents']} document(s)) with {info['model']} to {args.out}"
     )
     return 0
 
 
-#: Paragraphs read into the mention finder at a time by ``analysis score``.
-_STREAM_PARAGRAPHS = 1000
 
-#: Decimals of probabilities and scores in written tables: byte-identical files across runs and machines.
-FLOAT_DECIMALS = 6
+def _add_sample(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "sample",
+        help="draw an annotation sheet to validate the model against your own coders",
+        description=(
+            "Read articles (as for 'paragraphs'), find the actors' mentions and write a stratified, seeded "
+            "random sample of paragraph x actor pairs as an annotation sheet: item_id, doc_id, para_id, actor, "
+            "the --by columns and lang, text (the actor's mentions marked [[like this]]) and the empty columns "
+            "coders fill: stance (-1 against, 0 neutral, 1 favor), coder, note. An .xlsx copy is written beside "
+            "--out (same name), with the instructions and a stance column that accepts only -1, 0 or 1. "
+            "Give each coder a copy, then run 'analysis validate' on the filled sheets."
+        ),
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="article file, folder or table")
+    p.add_argument("--n", type=int, default=200, help="pairs to draw (default: 200; all pairs when there are fewer)")
+    p.add_argument(
+        "--by", default="lang,actor",
+        help="comma-separated stratification columns: actor, doc_id, lang or a metadata column "
+        "(default: lang,actor; '' for a simple random sample)",
+    )
+    p.add_argument(
+        "--allocation", choices=["equal", "proportional"], default="equal",
+        help="equal: the same number of pairs per stratum (default); proportional: as many as in the corpus",
+    )
+    p.add_argument(
+        "--text", choices=["paragraph", "sentences"], default="paragraph",
+        help="the text column shows the whole paragraph (default) or only the sentences mentioning the actor",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed; the same inputs and seed give the same sheet")
+    p.add_argument("--actors", metavar="FILE", help="actor lexicon YAML (extends the default one)")
+    _add_out(p)
+    p.set_defaults(func=_run_sample)
 
 
-def _rounded(table):
-    """``table`` with its probabilities rounded to :data:`FLOAT_DECIMALS` and ``score`` recomputed
-    from the rounded ones (so ``score == p_favor - p_against`` still holds in the file)."""
-    cols = [c for c in table.columns if c.startswith("p_")]
-    if not cols:
-        return table
-    out = table.round({c: FLOAT_DECIMALS for c in cols})
-    for pos, neg in (("p_favor", "p_against"), ("p_positive", "p_negative")):
-        if "score" in out.columns and pos in out.columns and neg in out.columns:
-            out["score"] = (out[pos] - out[neg]).round(FLOAT_DECIMALS)
-    return out
+def _run_sample(args: argparse.Namespace) -> int:
+    from pathlib import Path
 
+    from .io import check_output_path
+
+    _check_out(args.out, [*args.inputs, args.actors])
+    check_output_path(Path(args.out).with_suffix(".xlsx"), (".xlsx",), inputs=[*args.inputs, args.actors])
+    from .corpus import read_articles
+    from .lexicon import load_actors
+    from .mentions import find_mentions
+    from .sampling import annotation_sheet, write_annotation_sheet
+
+    lexicon = load_actors(args.actors)
+    paragraphs = read_articles(args.inputs)
+    sheet = annotation_sheet(
+        paragraphs, find_mentions(paragraphs, lexicon), n=args.n, by=_column_list(args.by), text=args.text,
+        allocation=args.allocation, random_state=args.seed,
+    )
+    written = write_annotation_sheet(sheet, args.out)
+    _note(
+        f"wrote {len(sheet)} paragraph x actor pair(s) to {' and '.join(map(str, written))}; coders fill "
+        "'stance' (-1/0/1) and 'coder', then: analysis validate SHEET... --scores stance.csv --out DIR"
+    )
+    return 0
+
+
+def _add_validate(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "validate",
+        help="agreement of the model with your coders, from filled annotation sheets",
+        description=(
+            "Read annotation sheets filled by one or more coders (from 'analysis sample'; .csv, .jsonl, "
+            ".parquet or .xlsx) and the model's stance table, and write into --out: agreement.csv (the model "
+            "against the coders: macro-F1, accuracy, Krippendorff's alpha; alpha between coders where they coded "
+            "the same pairs; overall and per --by group, with 95 % bootstrap confidence intervals), codings.csv "
+            "(each code beside the model's label), the figures confusion_matrix and agreement_by_<column> (PNG, "
+            "SVG, PDF) and report.md, a short report for readers. Rows with a blank stance are skipped and counted."
+        ),
+    )
+    p.add_argument("sheets", nargs="+", metavar="SHEET", help="filled annotation sheet")
+    p.add_argument("--scores", required=True, metavar="FILE", help="the model's stance table (analysis score --out)")
+    p.add_argument("--out", "-o", required=True, metavar="DIR", help="folder for tables, figures and report.md")
+    p.add_argument(
+        "--by", default="lang,actor",
+        help="comma-separated grouping columns of the sheets or the scores (default: lang,actor; '' for none)",
+    )
+    p.add_argument(
+        "--level", choices=["nominal", "ordinal", "interval"], default="nominal",
+        help="level of measurement of Krippendorff's alpha (default: nominal; stance -1 < 0 < 1 may be ordinal)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    p.set_defaults(func=_run_validate)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    _check_out_dir(args.out)
+    import os
+
+    import matplotlib
+
+    if "MPLBACKEND" not in os.environ:
+        matplotlib.use("Agg")  # files only, never a window
+    from .agreement import read_annotations, validate_against_coders
+    from .io import read_table
+    from .validation_report import write_validation
+
+    codes = read_annotations(args.sheets)
+    scores = read_table(args.scores, dtype_str=True)
+    validation = validate_against_coders(
+        codes, scores, by=_column_list(args.by), level=args.level, random_state=args.seed, scores_name=args.scores,
+    )
+    for path in write_validation(validation, args.out):
+        print(path)
+    overall = validation.agreement.query("comparison == 'model vs coders' and group_by == 'all'")
+    figures = ", ".join(f"{r.metric} {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" for r in overall.itertuples())
+    _note(
+        f"{len(validation.codings)} code(s) compared, {int(validation.sheets['n_blank'].sum())} blank row(s) "
+        f"skipped; model vs coders: {figures}; report: {os.path.join(args.out, 'report.md')}"
+    )
+    return 0
+
+
+def _add_voices(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "voices",
+        help="who judges whom: stance of the narrator and of each quoted or reported holder toward each actor",
+        description=(
+            "Read articles (as for 'paragraphs'), find the actors' mentions and whose words each one is in -- "
+            "the outlet's own (narrator) or a quoted or reported source's -- and write the voices table: one row "
+            "per paragraph x holder x target actor with doc_id, para_id, holder (the holder's words, or "
+            "'narrator'), holder_actor ('' for the narrator and for a source that is no actor), target_actor, "
+            "n_mentions, p_against, p_neutral, p_favor, score, label, model, evidence, then lang and metadata. "
+            "A mention that is the speaker is not a target of what it says."
+        ),
+    )
+    _add_articles(p)
+    _add_model(p)
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the model-output cache")
+    _add_out(p)
+    p.set_defaults(func=_run_voices)
+
+
+def _run_voices(args: argparse.Namespace) -> int:
+    from .schema import rounded_for_file
+
+    _check_out(args.out, [*args.inputs, args.actors])
+    from .classifiers import load_classifier
+    from .voice_scores import score_voices
+
+    classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device, lazy=True)
+    paragraphs, mentions = _paragraphs_and_mentions(args)
+    voices = score_voices(paragraphs, mentions, classifier, cache=not args.no_cache)
+    _write_table(rounded_for_file(voices), args.out)
+    sources = voices.loc[voices["holder"] != "narrator", "holder"].nunique()
+    _note(
+        f"wrote {len(voices)} voice row(s) ({sources} quoted or reported holder(s) besides the narrator, "
+        f"{len(paragraphs)} paragraphs) with {getattr(classifier, 'model_id', '?')} to {args.out}"
+    )
+    return 0
+
+
+def _add_articles(p: argparse.ArgumentParser) -> None:
+    """The article inputs and ``--actors`` of the commands that find mentions."""
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="article file, folder or table")
+    p.add_argument("--actors", metavar="FILE", help="user actor lexicon (YAML) extending the default one")
+
+
+def _paragraphs_and_mentions(args: argparse.Namespace):
+    """The paragraphs of ``args.inputs`` and their actor mentions (lexicon: ``args.actors``)."""
+    from .corpus import read_articles
+    from .lexicon import load_actors
+    from .mentions import find_mentions
+
+    lexicon = load_actors(args.actors)
+    paragraphs = read_articles(args.inputs)
+    return paragraphs, find_mentions(paragraphs, lexicon)
+
+
+def _column_list(text: str) -> list[str]:
+    """``"lang, actor"`` -> ``["lang", "actor"]`` (``""`` -> ``[]``)."""
+    return [c.strip() for c in text.split(",") if c.strip()]
 
 def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -296,6 +485,11 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--batch-size", type=int, default=32, help="texts per forward pass (default: 32)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    p.add_argument(
+        "--runtime", choices=("auto", "onnx", "torch"), default=None,
+        help="embedded model only: torch (default; auto is torch) or onnx (experimental: ONNX Runtime "
+        "on the CPU, exported into the cache at first use)",
+    )
 
 
 # --- helpers shared by sub-commands ------------------------------------------------
@@ -308,11 +502,23 @@ def _add_out(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     )
 
 
-def _check_out(out: str) -> None:
-    """Reject an unusable ``--out`` table path before doing any work."""
+def _check_out(out: str, inputs: Sequence[str | None] = ()) -> None:
+    """Reject an unusable ``--out`` table path before doing any work.
+
+    Refused: a missing or unwritable folder, an unknown suffix, and a file
+    that is one of ``inputs`` (the files the command reads; ``None`` for an
+    option not given).
+    """
     from .io import TABLE_SUFFIXES, check_output_path
 
-    check_output_path(out, TABLE_SUFFIXES)
+    check_output_path(out, TABLE_SUFFIXES, inputs=inputs)
+
+
+def _check_out_dir(out_dir: str) -> None:
+    """Reject an ``--out-dir`` that is a file or cannot be created or written to, before any work."""
+    from .io import check_output_dir
+
+    check_output_dir(out_dir)
 
 
 def _write_table(df, out: str) -> None:
@@ -328,7 +534,8 @@ def _note(message: str) -> None:
 
 
 # Sub-commands in the order they appear in --help; add yours here.
-_SUBCOMMANDS = [_add_paragraphs, _add_mentions, _add_score, _add_plot, _add_evaluate, _add_train]
+_SUBCOMMANDS = [_add_paragraphs, _add_mentions, _add_score, _add_plot, _add_evaluate, _add_train,
+               _add_sample, _add_validate, _add_voices]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,13 @@ Table (``.csv``, ``.jsonl``, ``.parquet``)
     without it the article has no title row), ``lang`` (used instead of
     detection when filled). The ``text`` is split on blank lines into
     paragraphs 1..N. Every other column is metadata, copied onto each of the
-    row's paragraphs.
+    row's paragraphs. Cells are taken as written (``NA`` or ``None`` stay
+    text; only empty CSV cells and JSON ``null`` are missing). ``text``,
+    ``title`` and ``lang`` cells must hold text, ``doc_id`` cells text or a
+    whole number: lists, bytes and other values are refused.
+
+An article (file or row) with nothing visible in it (only whitespace,
+zero-width and other format characters) is refused as empty.
 
 Text is normalised only in whitespace: UTF-8 BOM dropped, CRLF/CR to LF,
 each line stripped at both ends. Everything else is kept byte for byte
@@ -27,8 +33,10 @@ each line stripped at both ends. Everything else is kept byte for byte
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Union
@@ -37,21 +45,20 @@ import pandas as pd
 
 from .errors import InputError
 from .io import TABLE_SUFFIXES, read_table, read_text_file
+from .schema import PARAGRAPHS, check_columns, conform
+from .text import detect_language, split_paragraphs
 
-__all__ = ["PARAGRAPH_COLUMNS", "read_articles", "split_paragraphs", "detect_language"]
+__all__ = ["corpus_overview", "read_articles", "split_paragraphs", "detect_language"]
 
 PathLike = Union[str, os.PathLike]
 
-#: Columns every paragraph table starts with (metadata columns follow).
-PARAGRAPH_COLUMNS: tuple[str, ...] = ("doc_id", "para_id", "text", "is_title", "lang", "source")
-
-#: Language code stored when the text gives no usable evidence (digits only...).
-UNDETERMINED = "und"
-
 _ID_TOKEN = re.compile(r"(?=[^\s]*\d)[A-Za-z0-9](?:[A-Za-z0-9_.:-]*[A-Za-z0-9])?")
 # table columns with a meaning of their own; any other column is metadata
-_TABLE_FIELDS = {"text", "title", "doc_id", "lang"}
-_RESERVED = {"para_id", "is_title", "source"}
+_TABLE_FIELDS = ("text", "title", "doc_id", "lang")
+# paragraph-table columns a table input may not bring itself
+_RESERVED = frozenset(PARAGRAPHS).difference(_TABLE_FIELDS)
+# Unicode categories that show nothing: format characters (zero-width space, BOM...) and spaces
+_INVISIBLE = frozenset({"Cf", "Zs"})
 
 
 def read_articles(paths: PathLike | Iterable[PathLike]) -> pd.DataFrame:
@@ -92,9 +99,9 @@ def read_articles(paths: PathLike | Iterable[PathLike]) -> pd.DataFrame:
     ------
     InputError
         Missing path, empty/binary/non-UTF-8 file, folder without ``.txt``
-        articles, table without a ``text`` column or with an empty article,
-        the same ``doc_id`` twice, or no input at all. The message names the
-        file and the problem.
+        articles, table without a ``text`` column, with an empty article or
+        with a non-text cell in a text column, the same ``doc_id`` twice, or
+        no input at all. The message names the file and the problem.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -105,7 +112,7 @@ def read_articles(paths: PathLike | Iterable[PathLike]) -> pd.DataFrame:
     docs: list[dict[str, Any]] = []
     seen_files: set[Path] = set()
     for given in paths:
-        for source in _expand(given):
+        for source in article_files(given):
             key = Path(source).resolve()
             if key in seen_files:  # the same file reached twice (file and its folder)
                 continue
@@ -141,48 +148,34 @@ def read_articles(paths: PathLike | Iterable[PathLike]) -> pd.DataFrame:
                     **doc["meta"],
                 }
             )
-    df = pd.DataFrame(rows, columns=[*PARAGRAPH_COLUMNS, *meta_columns])
-    return df.astype({"doc_id": "str", "para_id": "int64", "text": "str", "is_title": "bool",
-                      "lang": "str", "source": "str"})
+    return conform(pd.DataFrame(rows, columns=[*PARAGRAPHS, *meta_columns]), PARAGRAPHS, extra=True)
 
 
-def split_paragraphs(text: str) -> list[str]:
-    """Split text on blank lines into stripped paragraphs (empty ones dropped).
+def corpus_overview(paragraphs: pd.DataFrame) -> pd.DataFrame:
+    """One row per document: its language, paragraph count and length.
 
-    Lines holding only whitespace count as blank; each line is stripped at
-    both ends and lines of one paragraph are joined with ``\\n``.
+    Parameters
+    ----------
+    paragraphs : DataFrame
+        Paragraph table (:func:`read_articles`): ``doc_id``, ``lang``, ``text``.
+
+    Returns
+    -------
+    DataFrame
+        ``doc_id``, ``lang``, ``paragraphs`` (title included, int), ``characters``
+        (of all its paragraphs, int), documents in input order.
     """
-    paras: list[str] = []
-    block: list[str] = []
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = line.strip()
-        if line:
-            block.append(line)
-        elif block:
-            paras.append("\n".join(block))
-            block = []
-    if block:
-        paras.append("\n".join(block))
-    return paras
+    check_columns(paragraphs, ("doc_id", "lang", "text"), "paragraph table")
+    return (
+        paragraphs.assign(_chars=paragraphs["text"].str.len())
+        .groupby(["doc_id", "lang"], sort=False)
+        .agg(paragraphs=("text", "size"), characters=("_chars", "sum"))
+        .astype("int64")
+        .reset_index()
+    )
 
 
-def detect_language(text: str) -> str:
-    """ISO 639-1 code of ``text`` by py3langid (model shipped in the package).
-
-    Returns ``"und"`` when the text carries no evidence (no letters, or no
-    feature the model knows). Very short texts get py3langid's best guess.
-    """
-    if not any(ch.isalpha() for ch in text):
-        return UNDETERMINED
-    from py3langid import langid
-
-    lang, score = langid.classify(text)
-    if score <= langid.RAW_FLOOR:  # no feature the model knows
-        return UNDETERMINED
-    return str(lang)
-
-
-def _expand(given: PathLike) -> list[str]:
+def article_files(given: PathLike) -> list[str]:
     """Files (as display strings) that one user-given path stands for."""
     p = Path(given)
     if not p.exists():
@@ -201,9 +194,9 @@ def _expand(given: PathLike) -> list[str]:
 def _read_text_article(source: str) -> dict[str, Any]:
     text = read_text_file(source)
     lines = text.split("\n")
-    start = next((i for i, line in enumerate(lines) if line.strip()), None)
+    start = next((i for i, line in enumerate(lines) if _visible(line)), None)
     if start is None:
-        raise InputError(f"{source}: file is empty (only whitespace)")
+        raise InputError(f"{source}: file is empty (only whitespace or invisible characters)")
     title = lines[start].strip()
     body = split_paragraphs("\n".join(lines[start + 1:]))
     doc_id = Path(source).stem
@@ -230,20 +223,21 @@ def _read_table_articles(source: str) -> list[dict[str, Any]]:
     docs = []
     for n, record in enumerate(table.to_dict(orient="records"), start=1):
         where = f"{source} (row {n})"
-        title = _cell_text(record.get("title"))
-        body = split_paragraphs(_cell_text(record.get("text")))
+        cells = {col: _cell_text(record.get(col), col, where) for col in _TABLE_FIELDS}
+        title = cells["title"] if _visible(cells["title"]) else ""
+        body = split_paragraphs(cells["text"]) if _visible(cells["text"]) else []
         if not title and not body:
             raise InputError(f"{where}: empty 'text'" + (" and 'title'" if "title" in columns else ""))
         paras: list[tuple[int, str]] = []
         if title:
             paras.append((0, " ".join(title.split("\n"))))
         paras.extend(enumerate(body, start=1))
-        doc_id = _cell_text(record.get("doc_id")) or f"{stem}-{n}"
+        doc_id = cells["doc_id"] or f"{stem}-{n}"
         docs.append(
             {
                 "doc_id": doc_id,
                 "paras": paras,
-                "lang": _cell_text(record.get("lang")) or None,
+                "lang": cells["lang"] or None,
                 "source": source,
                 "where": where,
                 "meta": {c: record[c] for c in meta_cols},
@@ -252,15 +246,34 @@ def _read_table_articles(source: str) -> list[dict[str, Any]]:
     return docs
 
 
-def _cell_text(value: Any) -> str:
-    """A table cell as stripped text; missing values become ``""``."""
-    if value is None:
+def _cell_text(value: Any, column: str, where: str) -> str:
+    """A cell of text column ``column`` as stripped text; missing values become ``""``.
+
+    A whole number is accepted as a ``doc_id`` (``7`` -> ``"7"``).
+
+    Raises
+    ------
+    InputError
+        Any other value that is not a string (a list, bytes, a dict...),
+        naming ``where`` (file and row) and the column.
+    """
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         return ""
+    if column == "doc_id" and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if float(value).is_integer():
+            value = str(int(value))
     if not isinstance(value, str):
-        try:
-            if pd.isna(value):
-                return ""
-        except (TypeError, ValueError):  # lists and other non-scalars
-            pass
-        value = str(value)
+        kind = type(value).__name__
+        if isinstance(value, dict):
+            kind = "mapping"
+        elif pd.api.types.is_list_like(value):  # lists, tuples, Parquet list cells (arrays)
+            kind, value = "list", list(value)
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise InputError(f"{where}: column {column!r} holds a {kind} ({shown}), expected text")
     return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` holds a character other than whitespace and invisible ones (Cf, Zs)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE for ch in text)

@@ -1,14 +1,11 @@
-"""Reading NewsMTSC and measuring a mention-level classifier against it.
+"""Measuring a mention-level classifier against labelled sets, and the target-dependence checks.
 
-NewsMTSC (Hamborg & Donnay, EACL 2021, MIT licence) is English news: one JSON
-object per sentence with ``sentence_normalized`` and ``targets``, each target
-having ``from``/``to`` character offsets and a ``polarity`` of 2.0 (negative),
-4.0 (neutral) or 6.0 (positive).
+The labelled sets (NewsMTSC, RuSentNE, a user's CSV) are read by :mod:`analysis.labelled`
+into one target table; :func:`evaluate_labelled` scores a classifier on it.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,54 +13,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .classifiers.base import CLASSES
 from .errors import InputError
 from .io import read_table
+from .labelled import read_newsmtsc
+from .schema import CLASSES, check_columns, sentiment_labels, table_labels
 
-POLARITY_TO_LABEL = {2.0: 0, 4.0: 1, 6.0: 2}
 
-
-def read_newsmtsc(path: str | os.PathLike) -> pd.DataFrame:
-    """One row per target of a NewsMTSC ``.jsonl`` file.
-
-    Returns
-    -------
-    DataFrame
-        ``sentence_index`` (line number, 0-based), ``sentence``, ``start``, ``end``
-        (offsets of the target in ``sentence``), ``mention``, ``label`` (0 negative,
-        1 neutral, 2 positive).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such NewsMTSC file")
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                sentence = record["sentence_normalized"]
-                for target in record["targets"]:
-                    rows.append(
-                        {
-                            "sentence_index": line_no - 1,
-                            "sentence": sentence,
-                            "start": int(target["from"]),
-                            "end": int(target["to"]),
-                            "mention": target.get("mention", sentence[target["from"] : target["to"]]),
-                            "label": POLARITY_TO_LABEL[float(target["polarity"])],
-                        }
-                    )
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InputError(f"{path}, line {line_no}: not a NewsMTSC record ({exc!r})") from exc
-    if not rows:
-        raise InputError(f"{path}: no targets found")
-    return pd.DataFrame(rows)
+def predicted_classes(proba: np.ndarray) -> np.ndarray:
+    """Class index (0 negative, 1 neutral, 2 positive) of each probability row, by the label rule."""
+    return np.array([CLASSES.index(label) for label in sentiment_labels(proba)], dtype=int)
 
 
 def classification_report(y_true: Sequence[int], y_pred: Sequence[int]) -> dict:
-    """Macro-F1, accuracy, n and per-class F1 for labels 0/1/2 (negative/neutral/positive)."""
+    """Macro-F1, ``macro_f1_pn``, accuracy, n and per-class F1 for labels 0/1/2
+    (negative/neutral/positive).
+
+    ``macro_f1_pn`` is the mean F1 of the negative and positive classes alone (from the
+    same 3-class predictions: a polar target read as neutral, or the reverse, still
+    counts as an error), RuSentNE-2023's official measure.
+    """
     from sklearn.metrics import accuracy_score, f1_score
 
     y_true = np.asarray(y_true)
@@ -71,21 +39,24 @@ def classification_report(y_true: Sequence[int], y_pred: Sequence[int]) -> dict:
     per_class = f1_score(y_true, y_pred, labels=[0, 1, 2], average=None, zero_division=0)
     return {
         "macro_f1": round(float(np.mean(per_class)), 4),
+        "macro_f1_pn": round(float(np.mean(per_class[[0, 2]])), 4),
         "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
         "n": int(len(y_true)),
         "f1": {name: round(float(v), 4) for name, v in zip(CLASSES, per_class)},
     }
 
 
-def evaluate_newsmtsc(classifier, path: str | os.PathLike) -> dict:
-    """Score ``classifier`` (a mention-level classifier) on a NewsMTSC file.
+def evaluate_labelled(classifier, targets: pd.DataFrame) -> dict:
+    """Score ``classifier`` (a mention-level classifier) on a target table of :mod:`analysis.labelled`.
 
-    Returns the :func:`classification_report` dict plus ``file`` and ``model``.
+    Returns the :func:`classification_report` dict plus ``model``, and ``by_lang`` (the
+    report per language) when the table holds several languages.
     """
-    data = read_newsmtsc(path)
-    proba = classifier.predict_proba(data["sentence"].tolist(), list(zip(data["start"], data["end"])))
-    report = classification_report(data["label"], proba.argmax(1))
-    return {**report, "file": Path(path).name, "model": getattr(classifier, "model_id", "?")}
+    scored = predict_labelled(classifier, targets)
+    report = {**classification_report(scored["label"], scored["pred"]), "model": getattr(classifier, "model_id", "?")}
+    if scored["lang"].nunique() > 1:
+        report["by_lang"] = {lang: classification_report(part["label"], part["pred"]) for lang, part in scored.groupby("lang")}
+    return report
 
 
 # --------------------------------------------------------------------------- target dependence
@@ -197,30 +168,34 @@ def name_swap_report(scores: pd.DataFrame) -> dict:
 PROBA_COLUMNS = ("p_negative", "p_neutral", "p_positive")
 
 
-def predict_newsmtsc(classifier, path: str | os.PathLike) -> pd.DataFrame:
-    """The targets of a NewsMTSC file with the classifier's probabilities.
+def predict_labelled(classifier, targets: pd.DataFrame) -> pd.DataFrame:
+    """A target table of :mod:`analysis.labelled` with the classifier's probabilities.
 
     Returns
     -------
     DataFrame
-        The columns of :func:`read_newsmtsc` plus ``p_negative``,
-        ``p_neutral``, ``p_positive`` (float) and ``pred`` (0/1/2, argmax);
-        ``label`` is the gold class (0 negative, 1 neutral, 2 positive).
-        Feed ``label``/``pred`` to :func:`classification_report` and the
-        probabilities to :func:`calibration_table`.
+        The columns of ``targets`` plus ``p_negative``, ``p_neutral``, ``p_positive``
+        (float) and ``pred`` (0/1/2: the label rule of :mod:`analysis.schema`, ties going
+        to neutral); ``label`` is the gold class (0 negative, 1 neutral, 2 positive).
+        Feed ``label``/``pred`` to :func:`classification_report` and the probabilities
+        to :func:`calibration_table`.
     """
-    data = read_newsmtsc(path)
     proba = np.asarray(
-        classifier.predict_proba(data["sentence"].tolist(), list(zip(data["start"], data["end"]))),
+        classifier.predict_proba(targets["sentence"].tolist(), list(zip(targets["start"], targets["end"]))),
         dtype=float,
     )
-    if proba.shape != (len(data), 3):
-        raise ValueError(f"predict_proba returned shape {proba.shape}, expected {(len(data), 3)}")
-    out = data.copy()
+    if proba.shape != (len(targets), 3):
+        raise ValueError(f"predict_proba returned shape {proba.shape}, expected {(len(targets), 3)}")
+    out = targets.copy()
     for j, col in enumerate(PROBA_COLUMNS):
         out[col] = proba[:, j]
-    out["pred"] = proba.argmax(1)
+    out["pred"] = predicted_classes(proba)
     return out
+
+
+def predict_newsmtsc(classifier, path: str | os.PathLike) -> pd.DataFrame:
+    """:func:`predict_labelled` on the targets of a NewsMTSC file (:func:`~analysis.labelled.read_newsmtsc`)."""
+    return predict_labelled(classifier, read_newsmtsc(path))
 
 
 def _class_index(y_true, classes: Sequence[str]) -> np.ndarray:
@@ -341,16 +316,6 @@ def read_gold_stance(path: str | os.PathLike) -> pd.DataFrame:
     return gold
 
 
-def _stance_label_from_row(stance: pd.DataFrame) -> pd.Series:
-    if "label" in stance.columns:
-        return stance["label"].astype(object)
-    cols = ["p_against", "p_neutral", "p_favor"]
-    if all(c in stance.columns for c in cols):
-        idx = stance[cols].to_numpy(dtype=float).argmax(1)
-        return pd.Series(np.array(["against", "neutral", "favor"], dtype=object)[idx], index=stance.index)
-    raise InputError("stance table needs a 'label' column (or p_against/p_neutral/p_favor)")
-
-
 def seed_agreement(
     stance: pd.DataFrame,
     gold: pd.DataFrame,
@@ -409,7 +374,7 @@ def seed_agreement(
     if g.duplicated(on).any():
         raise InputError(f"gold table has several rows for the same {', '.join(on)}")
     s = stance[[*on, *by_cols, "score"]].copy()
-    s["model_label"] = _stance_label_from_row(stance).to_numpy()
+    s["model_label"] = table_labels(stance).to_numpy()
     for frame in (g, s):
         if "doc_id" in on:
             frame["doc_id"] = frame["doc_id"].astype(str)
@@ -455,3 +420,66 @@ def seed_agreement(
     cols = [*by_cols, "judgements", "n_gold", "n_pairs", "n_unscored", "n_extra", "exact_agreement",
             "n_signed", "sign_agreement", "spearman"]
     return pd.DataFrame(rows, columns=cols)
+
+
+def gold_pairs(stance: pd.DataFrame, gold: pd.DataFrame) -> pd.DataFrame:
+    """The labelled gold pairs the model scored, side by side with the model's reading.
+
+    Parameters
+    ----------
+    stance : DataFrame
+        Stance table of the annotated document(s): ``doc_id``, ``para_id``, ``actor``,
+        ``score``, ``label`` (or the three probabilities), ``evidence`` when present.
+    gold : DataFrame
+        Gold table (:func:`read_gold_stance`).
+
+    Returns
+    -------
+    DataFrame
+        One row per gold pair with a label that the model scored: ``doc_id``, ``para_id``,
+        ``actor``, ``label`` (gold: against / neutral / favor), ``pred`` (the model's label),
+        ``score``, ``clarity``, ``rationale`` and ``evidence`` (when the tables have them),
+        in gold order. Feed ``label``/``pred`` to
+        :func:`analysis.confusion_matrix_plot`; rows with ``label != pred`` are the
+        disagreements.
+    """
+    keys = ["doc_id", "para_id", "actor"]
+    check_columns(stance, [*keys, "score"], "stance table")
+    check_columns(gold, [*keys, "label"], "gold table")
+    model = stance[[*keys, "score", *(["evidence"] if "evidence" in stance.columns else [])]].assign(
+        pred=table_labels(stance).to_numpy()
+    )
+    extra = [c for c in ("clarity", "rationale") if c in gold.columns]
+    paired = gold.dropna(subset=["label"])[[*keys, "label", *extra]].merge(model, on=keys, how="inner")
+    order = [*keys, "label", "pred", "score", *extra, *(["evidence"] if "evidence" in paired.columns else [])]
+    return paired[order].reset_index(drop=True)
+
+
+def dev_set_report(predictions: pd.DataFrame, *, by: str = "split") -> pd.DataFrame:
+    """Macro-F1, accuracy, per-class F1 and calibration error of predictions, per dev set.
+
+    Parameters
+    ----------
+    predictions : DataFrame
+        Output of :func:`predict_labelled` / :func:`predict_newsmtsc` (``label``, ``pred``,
+        ``p_negative``, ``p_neutral``, ``p_positive``) with a ``by`` column naming the set.
+    by : str, default "split"
+        Column that names the dev set of each row.
+
+    Returns
+    -------
+    DataFrame
+        One row per dev set (index ``by``, in order of appearance): ``targets`` (int),
+        ``macro_f1``, ``macro_f1_pn``, ``accuracy``, ``F1 negative``, ``F1 neutral``,
+        ``F1 positive`` and ``ece`` (:func:`expected_calibration_error`).
+    """
+    check_columns(predictions, [by, "label", "pred", *PROBA_COLUMNS], "predictions table")
+    rows = {}
+    for name, sub in predictions.groupby(by, sort=False):
+        report = classification_report(sub["label"], sub["pred"])
+        rows[name] = {
+            "targets": report["n"], "macro_f1": report["macro_f1"], "macro_f1_pn": report["macro_f1_pn"],
+            "accuracy": report["accuracy"], **{f"F1 {c}": v for c, v in report["f1"].items()},
+            "ece": expected_calibration_error(sub["label"], sub[list(PROBA_COLUMNS)].to_numpy()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").astype({"targets": "int64"}).rename_axis(by)

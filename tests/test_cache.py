@@ -15,12 +15,12 @@ from analysis.cache import (
     CachedClassifier,
     OutputCache,
     cache_identity,
-    progress,
-    progress_bar,
     resolve_cache_dir,
     with_cache,
 )
-from analysis.classifiers import LazyClassifier, load_classifier
+from analysis.progress import progress, progress_bar
+from analysis.classifiers import LazyClassifier, describe_classifier, load_classifier
+from analysis.classifiers.base import Identity
 from analysis.errors import InputError
 from analysis.scoring import StanceScorer, score_sentiment, score_stance
 
@@ -28,10 +28,9 @@ from analysis.scoring import StanceScorer, score_sentiment, score_stance
 class NoisyFake(FakeClassifier):
     """Cacheable fake whose outputs change on every call (so a hit is recognisable)."""
 
-    cacheable = True
-
-    def __init__(self):
+    def __init__(self, **settings):
         super().__init__()
+        self.identity = Identity("fake:noisy@1", "fake-noisy-weights", {"batch_size": 32, **settings})
         self.rng = np.random.default_rng(0)
 
     def predict_proba(self, sentences, spans):
@@ -69,16 +68,22 @@ def test_store_round_trip_and_persistence(tmp_path):
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_damaged_store_only_disables_caching(tmp_path, seed_tables):
+def test_damaged_store_is_rebuilt_once(tmp_path, seed_tables):
     paragraphs, mentions = seed_tables
     root = tmp_path / "outputs"
     clf = NoisyFake()
     store_path = with_cache(clf, root).store.path
     root.mkdir()
     store_path.write_bytes(b"this is not a database" * 100)
-    with pytest.warns(RuntimeWarning, match="output cache"):
-        out = score_stance(paragraphs, mentions, clf, cache=root)
-    assert len(out) > 0
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        first = score_stance(paragraphs, mentions, clf, cache=root)
+    assert len(first) > 0
+    calls = clf.calls
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # repaired: no warning on later runs
+        again = score_stance(paragraphs, mentions, clf, cache=root)
+    assert clf.calls == calls  # and it caches again
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
 
 
 def test_unusable_cache_folder_only_warns(tmp_path, seed_tables):
@@ -131,9 +136,39 @@ def test_hits_return_exactly_the_computed_floats(tmp_path, seed_tables):
 
 
 def test_identity_includes_settings(tmp_path):
-    a, b = NoisyFake(), NoisyFake()
-    b.batch_size = 8
+    a, b = NoisyFake(), NoisyFake(batch_size=8)
     assert cache_identity(a) != cache_identity(b)
+    assert with_cache(a, tmp_path).store.path != with_cache(b, tmp_path).store.path
+    assert cache_identity(NoisyFake()) == cache_identity(a)
+
+
+def test_lazy_embedded_int8_and_fp32_never_share_a_cache():
+    fp32 = load_classifier("embedded", lazy=True)
+    int8 = load_classifier("embedded", lazy=True, quantize=True)
+    assert fp32.cache_identity() != int8.cache_identity()
+
+
+EMBEDDED_SETTINGS = [{}, {"quantize": True}, {"batch_size": 8}, {"quantize": True, "batch_size": 8}]
+
+
+def test_embedded_identities_lazy_equal_described_and_settings_differ():
+    keys = []
+    for settings in EMBEDDED_SETTINGS:
+        described, meta = describe_classifier("embedded", **settings)
+        lazy = load_classifier("embedded", lazy=True, **settings)
+        assert lazy.identity == described and not lazy.is_loaded
+        assert lazy.model_id == described.model_id and meta["quantized"] == bool(settings.get("quantize"))
+        keys.append(lazy.cache_identity())
+    assert len(set(keys)) == len(keys)  # different settings never share an identity
+
+
+@pytest.mark.parametrize("settings", [{}, {"quantize": True}])
+def test_embedded_eager_identity_equals_lazy(settings):
+    eager = load_classifier("embedded", device="cpu", **settings)
+    lazy = load_classifier("embedded", device="cpu", lazy=True, **settings)
+    assert eager.identity == lazy.identity
+    assert eager.cache_identity() == lazy.cache_identity() == describe_classifier("embedded", device="cpu", **settings)[0].key
+    assert eager.quantized == bool(settings.get("quantize"))
 
 
 def test_embedded_cached_equals_uncached(tmp_path, seed_tables, embedded_classifier):

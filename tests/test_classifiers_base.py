@@ -7,16 +7,8 @@ import pandas as pd
 import pytest
 
 from analysis.classifiers import load_classifier
-from analysis.classifiers.base import (
-    CLASSES,
-    PAIR_COLUMNS,
-    MentionClassifier,
-    aggregate_mentions,
-    library_versions,
-    resolve_device,
-    stance_label,
-    stance_labels,
-)
+from analysis.classifiers.base import MentionClassifier, aggregate_mentions, library_versions, resolve_device
+from analysis.schema import CLASSES, PAIRS, sentiment_labels, stance_labels, table_labels
 from analysis.errors import InputError
 
 GOOD = np.array([0.1, 0.2, 0.7])
@@ -65,7 +57,7 @@ def test_classes_order():
 
 def test_score_pairs_mean_rule_and_evidence(corpus):
     pairs = FakeClassifier().score_pairs(corpus)
-    assert list(pairs.columns) == list(PAIR_COLUMNS)
+    assert list(pairs.columns) == list(PAIRS)
     keys = list(zip(pairs.doc_id, pairs.para_id, pairs.actor))
     assert keys == sorted(keys)
     row = pairs[(pairs.doc_id == "d1") & (pairs.para_id == 1) & (pairs.actor == "russia")].iloc[0]
@@ -114,13 +106,16 @@ def test_each_actor_scored_on_its_own(corpus):
     ],
 )
 def test_label_argmax_ties_toward_neutral(probs, label):
-    assert stance_label(*probs) == label
     assert stance_labels(np.array([probs]))[0] == label
+    assert sentiment_labels([probs])[0] == {"against": "negative", "neutral": "neutral", "favor": "positive"}[label]
+    # a table without a label column is labelled by the same rule (aggregates, evaluation)
+    table = pd.DataFrame([probs], columns=["p_against", "p_neutral", "p_favor"])
+    assert table_labels(table).tolist() == [label]
 
 
 def test_aggregate_mentions_empty_and_mismatch(corpus):
     empty = aggregate_mentions(corpus.iloc[:0], np.zeros((0, 3)))
-    assert list(empty.columns) == list(PAIR_COLUMNS) and len(empty) == 0
+    assert list(empty.columns) == list(PAIRS) and len(empty) == 0
     with pytest.raises(ValueError):
         aggregate_mentions(corpus, np.zeros((1, 3)))
 

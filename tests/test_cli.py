@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +135,55 @@ def test_console_script(tmp_path, seed_path):
     assert "error:" in bad.stderr and "gone.txt" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert not (tmp_path / "q.csv").exists()
+
+
+# --- outputs are checked before any work (issue 18) ----------------------------------
+
+needs_proc = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc (no new files, even for root)")
+
+
+@needs_proc
+@pytest.mark.parametrize("command", ["paragraphs", "mentions", "score"])
+def test_unwritable_out_fails_before_any_work(tmp_path, capsys, command):
+    # the input does not exist: the error about --out shows the output was checked first
+    code, stdout, err = run([command, tmp_path / "unread.txt", "--out", "/proc/x.csv"], capsys)
+    assert code == 2 and stdout == ""
+    assert err.startswith("error: /proc/x.csv: cannot write to folder '/proc'"), err
+
+
+@needs_proc
+def test_plot_unwritable_out_dir_fails_before_any_work(tmp_path, capsys):
+    code, _, err = run(["plot", tmp_path / "unread.csv", "--out-dir", "/proc/x"], capsys)
+    assert code == 2 and err.startswith("error: /proc/x: cannot write to folder '/proc'"), err
+
+
+def test_plot_out_dir_that_is_a_file(tmp_path, capsys):
+    scores = tmp_path / "s.csv"
+    scores.write_text("doc_id,para_id,actor,score\nd,1,Russia,0.5\n", encoding="utf-8")
+    taken = tmp_path / "figures"
+    taken.write_text("keep me", encoding="utf-8")
+    code, _, err = run(["plot", scores, "--out-dir", taken], capsys)
+    assert code == 2 and err.startswith(f"error: {taken}: is a file, expected a folder"), err
+    assert taken.read_text(encoding="utf-8") == "keep me"
+
+
+@pytest.mark.parametrize("command", ["paragraphs", "mentions", "score"])
+def test_out_that_is_an_input_is_refused(tmp_path, capsys, monkeypatch, command):
+    table = tmp_path / "t.csv"
+    table.write_text("doc_id,text\nd1,La Russie et la Chine.\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for out in ("t.csv", "./t.csv", tmp_path / "t.csv"):
+        code, _, err = run([command, "t.csv", "--out", out], capsys)
+        assert code == 2 and f"error: {out}: is also an input" in err, err
+    assert table.read_text(encoding="utf-8") == "doc_id,text\nd1,La Russie et la Chine.\n"
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027], ids=oct)
+def test_output_file_mode_follows_the_umask(tmp_path, seed_path, capsys, mask):
+    old = os.umask(mask)
+    try:
+        code, _, err = run(["paragraphs", seed_path, "--out", tmp_path / "p.csv"], capsys)
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert stat.S_IMODE((tmp_path / "p.csv").stat().st_mode) == 0o666 & ~mask

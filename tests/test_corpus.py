@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from analysis import InputError, read_articles
-from analysis.corpus import PARAGRAPH_COLUMNS, detect_language, split_paragraphs
+from analysis.corpus import detect_language, split_paragraphs
+from analysis.schema import PARAGRAPHS
 
 FR_TITLE = "La Russie et la Chine renforcent leurs relations"
 FR_BODY = [
@@ -37,7 +38,7 @@ def article(title: str, body: list[str], doc_id: str | None = None, nl: str = "\
 
 def test_seed_has_title_and_13_body_paragraphs(seed_path):
     df = read_articles(seed_path)
-    assert list(df.columns) == list(PARAGRAPH_COLUMNS)
+    assert list(df.columns) == list(PARAGRAPHS)
     assert len(df) == 14
     assert df["para_id"].tolist() == list(range(14))
     assert set(df["doc_id"]) == {"ttn-fr-56"}
@@ -151,7 +152,7 @@ ROWS = [
 
 
 def check_table(df: pd.DataFrame, source: str) -> None:
-    assert list(df.columns) == [*PARAGRAPH_COLUMNS, "date", "outlet"]
+    assert list(df.columns) == [*PARAGRAPHS, "date", "outlet"]
     assert df["doc_id"].tolist() == ["a1"] * 3 + ["b2"] * 3
     assert df["para_id"].tolist() == [0, 1, 2, 0, 1, 2]
     assert df["is_title"].tolist() == [True, False, False] * 2
@@ -259,8 +260,36 @@ def test_binary_file(tmp_path):
     raises(write(tmp_path / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), "image.txt", "binary", "offset 8")
 
 
-def test_utf16_file_is_reported_as_binary(tmp_path):
-    raises(write(tmp_path / "u16.txt", "Titre\n\nTexte".encode("utf-16")), "u16.txt", "binary")
+@pytest.mark.parametrize(
+    ("encoding", "shown", "iconv"),
+    [("utf-16", "is UTF-16, not UTF-8", "iconv -f UTF-16 -t UTF-8"),
+     ("utf-16-le", "is UTF-16 (little-endian", "iconv -f UTF-16LE -t UTF-8"),
+     ("utf-16-be", "is UTF-16 (big-endian", "iconv -f UTF-16BE -t UTF-8"),
+     ("utf-32", "is UTF-32, not UTF-8", "iconv -f UTF-32 -t UTF-8")],
+)
+def test_utf16_and_utf32_files_are_named_with_the_conversion(tmp_path, encoding, shown, iconv):
+    path = write(tmp_path / "u16.txt", "Titre\n\nLa Russie et la Chine à Moscou".encode(encoding))
+    message = raises(path, shown, f"{iconv} {path} > {tmp_path / 'u16-utf8.txt'}")
+    assert "binary" not in message
+
+
+def test_utf16_table_is_named(tmp_path):
+    raises(write(tmp_path / "t.csv", "doc_id,text\nx,Moscou\n".encode("utf-16")), "t.csv", "is UTF-16")
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200b\n\n\u2060 \ufeff\u00a0\n", "\u200d\u3000\t\n"])
+def test_file_with_only_invisible_characters_is_empty(tmp_path, invisible):
+    raises(write(tmp_path / "zw.txt", invisible), "zw.txt", "file is empty")
+
+
+def test_invisible_lines_before_the_title_are_skipped(tmp_path):
+    df = read_articles(write(tmp_path / "a.txt", "\u200b\n\n" + article(FR_TITLE, FR_BODY)))
+    assert df["text"].tolist() == [FR_TITLE, *FR_BODY]
+
+
+def test_table_row_with_only_invisible_text_is_empty(tmp_path):
+    path = write(tmp_path / "zw.jsonl", '{"text": "Moscou."}\n{"text": "\\u200b\\u2060", "title": "\\ufeff"}\n')
+    raises(path, "zw.jsonl (row 2)", "empty 'text' and 'title'")
 
 
 def test_non_utf8_file_names_byte_offset(tmp_path):
@@ -314,8 +343,12 @@ def test_corrupt_parquet(tmp_path):
     raises(write(tmp_path / "bad.parquet", b"PAR1 not really"), "bad.parquet", "Parquet")
 
 
-def test_malformed_jsonl(tmp_path):
-    raises(write(tmp_path / "bad.jsonl", '{"text": "a"}\n{not json\n'), "bad.jsonl", "JSON Lines")
+def test_malformed_jsonl_names_the_line(tmp_path):
+    raises(write(tmp_path / "bad.jsonl", '{"text": "a"}\n\n{not json\n'), "bad.jsonl", "line 3", "JSON")
+
+
+def test_jsonl_line_that_is_not_an_object(tmp_path):
+    raises(write(tmp_path / "arr.jsonl", '{"text": "a"}\n["b"]\n'), "arr.jsonl", "line 2", "JSON object")
 
 
 def test_non_utf8_csv(tmp_path):
@@ -334,3 +367,58 @@ def test_duplicate_doc_id_names_both_sources(tmp_path):
 
 def test_no_input_at_all():
     raises([], "no input")
+
+
+# --- cells are taken as written ------------------------------------------------------
+
+NA_LIKE = ["NA", "None", "null", "NaN", "n/a", "#N/A", "<NA>"]
+
+
+@pytest.mark.parametrize("word", NA_LIKE)
+def test_csv_cells_that_look_like_na_stay_text(tmp_path, word):
+    path = write(tmp_path / "na.csv", f"doc_id,title,text,country\n{word},{word},La Russie,{word}\n")
+    df = read_articles(path)
+    assert df["doc_id"].tolist() == [word, word]
+    assert df["text"].tolist() == [word, "La Russie"]
+    assert df["country"].tolist() == [word, word]
+
+
+def test_jsonl_na_strings_stay_text_and_null_is_missing(tmp_path):
+    rows = [{"doc_id": "NA", "title": None, "text": "La Russie", "country": "NA"},
+            {"doc_id": None, "title": "None", "text": "La Chine", "country": None}]
+    path = write(tmp_path / "na.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    df = read_articles(path)
+    assert df["doc_id"].tolist() == ["NA", "na-2", "na-2"]
+    assert df["text"].tolist() == ["La Russie", "None", "La Chine"]
+    assert df["country"].tolist()[0] == "NA" and df["country"].isna().tolist() == [False, True, True]
+
+
+def test_csv_empty_cells_are_missing(tmp_path):
+    df = read_articles(write(tmp_path / "e.csv", "doc_id,title,text,country\n,,La Russie,\n"))
+    assert df["doc_id"].tolist() == ["e-1"] and not df["is_title"].any()
+    assert df["country"].isna().all()
+
+
+@pytest.mark.parametrize("column", ["text", "title", "doc_id"])
+@pytest.mark.parametrize("bad", [["La Russie", "la Chine"], b"La Russie"], ids=["list", "bytes"])
+def test_parquet_non_string_text_cell_is_refused(tmp_path, column, bad):
+    rows = {"doc_id": ["a", "b"], "title": ["T1", "T2"], "text": ["Moscou.", "Pékin."]}
+    rows[column] = [None, bad]  # a missing cell is fine, the bad one is named
+    path = tmp_path / "odd.parquet"
+    pd.DataFrame(rows).to_parquet(path, index=False)
+    message = raises(path, "odd.parquet", "row 2", repr(column), type(bad).__name__)
+    assert "expected text" in message
+
+
+def test_jsonl_list_text_cell_is_refused(tmp_path):
+    path = write(tmp_path / "l.jsonl", '{"text": ["La Russie", "la Chine"]}\n')
+    raises(path, "l.jsonl (row 1)", "'text'", "list")
+
+
+def test_whole_number_doc_ids_are_accepted(tmp_path):
+    path = tmp_path / "ids.parquet"
+    pd.DataFrame({"doc_id": [7, 8], "text": ["Moscou.", "Pékin."]}).to_parquet(path, index=False)
+    assert read_articles(path)["doc_id"].tolist() == ["7", "8"]
+    jsonl = write(tmp_path / "ids.jsonl", '{"doc_id": 9, "text": "Moscou."}\n{"doc_id": 10.0, "text": "Pékin."}\n')
+    assert read_articles(jsonl)["doc_id"].tolist() == ["9", "10"]
+    raises(write(tmp_path / "f.jsonl", '{"doc_id": 1.5, "text": "Moscou."}\n'), "f.jsonl (row 1)", "'doc_id'", "float")

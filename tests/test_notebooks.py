@@ -67,6 +67,7 @@ def run(notebook_runner, name, tmp, **parameters):
 def test_every_numbered_notebook_is_covered():
     assert NOTEBOOKS == [
         "01-article-stance.ipynb", "02-languages-and-corpus.ipynb", "03-classifier-validation.ipynb",
+        "04-validate-on-your-corpus.ipynb",
     ]
     for name in NOTEBOOKS:
         nb = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
@@ -84,13 +85,13 @@ def test_01_article_stance_defaults(nb01):
     assert_ran_cleanly(nb)
     text = notebook_text(nb)
     assert "14 paragraphs in 1 document(s); languages: fr" in text
-    assert "model: embedded:" in text and "library versions:" in text
+    assert "model: embedded:" in text and "libraries:" in text
     assert "Nous sommes prêts" in text  # the evidence column / HTML view quotes the article
     assert 'class="ev-doc"' in text  # evidence HTML view rendered
-    assert_figures(figures, [f"ttn-fr-56_{k}" for k in
-                             ("stance_heatmap", "actor_summary", "stance_trajectory", "sentiment")])
+    assert_figures(figures, [f"ttn-fr-56_{k}" for k in ("stance_heatmap", "actor_summary", "stance_trajectory",
+                                                          "sentiment", "voice_matrix", "voice_comparison")])
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) == 4
+    assert len(images) == 6
 
 
 def test_01_with_a_translation_as_input(notebook_runner, tmp_path):
@@ -141,11 +142,14 @@ def test_03_classifier_validation(notebook_runner, tmp_path):
     assert "exact_agreement" in text and "sign_agreement" in text and "spearman" in text
     assert "gold: 31 labelled pairs" in text
     assert_figures(figures, ["ttn-fr-56_confusion_matrix"])
+    assert "macro_f1_pn" in text and "ece" in text  # the dev-set report
+    for lang in ("fr", "de", "es", "zh"):  # the translated dev sets are in the repository
+        assert f"\n{lang} " in text
     if HAVE_NEWSMTSC:
-        assert "expected calibration error, dev_rw:" in text and "macro-F1" in text
-        assert_figures(figures, ["newsmtsc_dev_confusion_matrix", "newsmtsc_dev_reliability"])
+        assert "dev_rw" in text and "dev_mt" in text
     else:
         assert "NewsMTSC is not available here" in text
+    assert_figures(figures, ["dev_confusion_matrix", "dev_reliability"])
 
 
 def test_03_skips_newsmtsc_when_absent(notebook_runner, tmp_path):
@@ -156,6 +160,21 @@ def test_03_skips_newsmtsc_when_absent(notebook_runner, tmp_path):
     assert_ran_cleanly(nb, forbidden=[str(PROJECT_ROOT), "/work/"])
     text = notebook_text(nb)
     assert "NewsMTSC is not available here" in text
-    assert "Skipped: NewsMTSC not available." in text
-    assert_figures(figures, ["ttn-fr-56_confusion_matrix"])
-    assert not (figures / "newsmtsc_dev_reliability.png").exists()
+    assert "dev_rw" not in text.split("NewsMTSC is not available here")[1]  # only the translated sets
+    assert_figures(figures, ["ttn-fr-56_confusion_matrix", "dev_confusion_matrix", "dev_reliability"])
+
+
+# --------------------------------------------------------------------------- 04
+def test_04_validate_on_your_corpus(notebook_runner, tmp_path):
+    nb, figures = run(notebook_runner, "04-validate-on-your-corpus.ipynb", tmp_path, n_pairs=36, n_resamples=200)
+    assert_ran_cleanly(nb)
+    text = notebook_text(nb)
+    assert "6 documents, 84 paragraphs, 186 paragraph × actor pairs" in text
+    assert "36 coded rows, 0 blank rows (skipped) from 1 sheet(s); coders: team gold" in text
+    assert "Does the model agree with your coders?" in text and "Agreement between coders is unknown" in text
+    out = figures / "validation"
+    assert_figures(out, ["confusion_matrix", "agreement_by_lang", "agreement_by_actor"])
+    assert {"annotation_sheet.csv", "annotation_sheet.xlsx", "agreement.csv", "codings.csv", "report.md"} <= {
+        p.name for p in out.iterdir()}
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) == 3

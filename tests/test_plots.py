@@ -1,77 +1,37 @@
-"""Tests of analysis.plots, analysis.evidence and the `analysis plot` command.
+"""Tests of the report figures (analysis.plots) and the evidence view (analysis.evidence).
 
 They check what the figures show (cell values, masks, whisker ends, colours,
-labels), that exported files are valid and not blank, and that re-saving is
-byte-identical for SVG.
+labels) and that titles and legends fit the figure at its default size.
+Saving is tested in test_plot_style.py, figure sets and `analysis plot` in
+test_figures.py.
 """
 
 from __future__ import annotations
-
-import os
-import xml.etree.ElementTree as ET
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import LineCollection, QuadMesh  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from plot_tables import (  # noqa: E402
+    DOC,
+    MODEL,
+    make_paragraphs,
+    make_sentiment,
+    make_stance,
+    no_show_and_close,  # noqa: F401 (autouse fixture)
+)
 
 from analysis import plots  # noqa: E402
 from analysis.aggregate import aggregate_corpus, aggregate_documents  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from analysis.evidence import evidence_html  # noqa: E402
-
-DOC = "ttn-fr-56"
-TEXTS = [
-    "Pékin se pose en médiateur entre Moscou et l'Occident",
-    "La Chine a présenté mardi un plan de paix en douze points, salué par le Kremlin.",
-    "Pékin a fourni une bouée de sauvetage économique à la Russie depuis le début de la guerre.",
-    "Les pays occidentaux accusent la Chine de livrer des composants à double usage.",
-    "Washington menace de nouvelles sanctions contre les entreprises chinoises.",
-    "Vladimir Poutine a remercié son « cher ami » Xi Jinping.",
-    "Selon un diplomate européen, « la neutralité chinoise est une fiction ».",
-    "Le commerce sino-russe a atteint un record.",
-    "Pékin évite de violer ouvertement les sanctions.",
-    "L'OTAN a qualifié la Chine de « facilitateur décisif ».",
-    "Moscou dénonce l'hypocrisie des Occidentaux.",
-    "La météo était clémente ce jour-là.",
-    "Kiev appelle Pékin à user de son influence sur la Russie.",
-    "Les négociations devraient reprendre le mois prochain.",
-]
-SCORES = {
-    0: {"China": 0.35, "Russia": 0.05, "West": -0.10},
-    1: {"China": 0.62, "Russia": 0.41},
-    2: {"China": 0.18, "Russia": -0.22},
-    3: {"China": -0.71, "West": 0.05},
-    4: {"China": -0.55, "West": -0.12},
-    5: {"Russia": 0.48, "China": 0.74},
-    6: {"China": -0.64, "West": 0.10},
-    7: {"China": 0.22, "Russia": 0.22},
-    8: {"China": 0.31},
-    9: {"China": -0.83, "Russia": -0.77, "West": 0.12},
-    10: {"Russia": -0.05, "West": -0.81, "China": 0.02},
-    12: {"China": 0.15, "Russia": -0.58},
-}
-MODEL = "embedded:e5-small-newsmtsc@0123456789ab"
-
-
-def make_stance(doc=DOC, lang="fr", shift=0.0) -> pd.DataFrame:
-    rows = []
-    for pid, d in SCORES.items():
-        for actor, s in d.items():
-            s = float(np.clip(s + shift, -1, 1))
-            pf = max(s, 0) + 0.1
-            rows.append(dict(doc_id=doc, para_id=pid, actor=actor, n_mentions=1, p_against=pf - s,
-                             p_neutral=1 - 2 * pf + s, p_favor=pf, score=s,
-                             label="favor" if s > 0.33 else "against" if s < -0.33 else "neutral",
-                             model=MODEL, evidence=TEXTS[pid], lang=lang))
-    return pd.DataFrame(rows)
+from analysis.plot_style import score_color  # noqa: E402
 
 
 @pytest.fixture
@@ -81,24 +41,12 @@ def stance() -> pd.DataFrame:
 
 @pytest.fixture
 def paragraphs() -> pd.DataFrame:
-    return pd.DataFrame({"doc_id": DOC, "para_id": range(len(TEXTS)), "text": TEXTS,
-                         "is_title": [True] + [False] * (len(TEXTS) - 1), "lang": "fr"})
+    return make_paragraphs()
 
 
 @pytest.fixture
 def sentiment() -> pd.DataFrame:
-    vals = [0.1, 0.45, 0.05, -0.6, -0.5, 0.55, -0.35, 0.3, -0.05, -0.7, -0.45, 0.6, -0.2, 0.1]
-    return pd.DataFrame({"doc_id": DOC, "para_id": range(14), "score": vals, "model": "hf:s@1"})
-
-
-@pytest.fixture(autouse=True)
-def _no_show_and_close(monkeypatch):
-    def fail(*a, **k):  # the package must never call plt.show()
-        raise AssertionError("plt.show() called")
-
-    monkeypatch.setattr(plt, "show", fail)
-    yield
-    plt.close("all")
+    return make_sentiment()
 
 
 def _is_red(rgba) -> bool:
@@ -183,7 +131,7 @@ def test_actor_summary_whiskers_match_aggregate_table(stance):
     for bar, m in zip(bars, agg.mean_score):
         r, _, b, _ = bar.get_facecolor()
         assert (r > b) if m < 0 else (b > r), (m, bar.get_facecolor())
-    assert _is_red(plots.score_color(-0.5)) and _is_blue(plots.score_color(0.5))
+    assert _is_red(score_color(-0.5)) and _is_blue(score_color(0.5))
     assert ax.get_xlim()[0] <= -1 and ax.get_xlim()[1] >= 1
     assert any("n=8" in t.get_text() for t in ax.texts)  # Russia: 8 paragraphs
 
@@ -254,51 +202,6 @@ def test_language_comparison_one_panel_per_actor_one_line_per_language(stance):
         plots.language_comparison(pd.concat([multi, make_stance(doc="x", lang="fr")]))
 
 
-# --------------------------------------------------------------------------- saving
-def test_save_figure_writes_valid_non_blank_files(stance, tmp_path):
-    ax = plots.stance_heatmap(stance)
-    out = tmp_path / "figs" / "sub"  # created when missing
-    paths = plots.save_figure(ax.figure, "seed_heatmap", dpi=60, directory=out)
-    assert [p.name for p in paths] == ["seed_heatmap.png", "seed_heatmap.svg", "seed_heatmap.pdf"]
-    img = mpimg.imread(paths[0])
-    assert img.ndim == 3 and img.shape[0] > 100 and float(img[..., :3].var()) > 0.001
-    root = ET.parse(paths[1]).getroot()
-    assert root.tag.endswith("svg")
-    pdf = paths[2].read_bytes()
-    assert pdf.startswith(b"%PDF") and pdf.rstrip().endswith(b"%%EOF")
-    assert sorted(os.listdir(out)) == sorted(p.name for p in paths)  # no temp files left
-    for p in paths:
-        data = p.read_bytes()
-        assert str(tmp_path).encode() not in data  # no absolute paths in outputs
-    assert b"<dc:date>" not in paths[1].read_bytes()
-    assert b"CreationDate" not in pdf
-
-
-def test_resaving_is_byte_identical_and_replaces_files(stance, tmp_path):
-    def render_and_save():
-        ax = plots.stance_heatmap(stance)
-        paths = plots.save_figure(ax.figure, "h", formats=("svg", "pdf"), directory=tmp_path)
-        plt.close(ax.figure)
-        return [p.read_bytes() for p in paths]
-
-    first = render_and_save()
-    second = render_and_save()
-    assert first[0] == second[0]  # SVG identical across runs
-    assert first[1] == second[1]  # PDF too (no dates)
-    assert sorted(os.listdir(tmp_path)) == ["h.pdf", "h.svg"]
-
-
-def test_save_figure_rejects_bad_names_and_formats(stance, tmp_path):
-    ax = plots.stance_heatmap(stance)
-    with pytest.raises(InputError, match="name"):
-        plots.save_figure(ax.figure, "../escape", directory=tmp_path)
-    with pytest.raises(InputError, match="format"):
-        plots.save_figure(ax.figure, "x", formats=("jpg",), directory=tmp_path)
-    assert list(tmp_path.iterdir()) == []
-    # an Axes is accepted in place of its figure
-    assert plots.save_figure(ax, "x", formats="png", dpi=30, directory=tmp_path)[0].is_file()
-
-
 # --------------------------------------------------------------------------- evidence view
 def test_evidence_html_escapes_highlights_and_colours(paragraphs, stance):
     paras = paragraphs.copy()
@@ -315,8 +218,8 @@ def test_evidence_html_escapes_highlights_and_colours(paragraphs, stance):
     html_text = view._repr_html_()
     assert "<script>" not in html_text and "&lt;script&gt;" in html_text
     assert "&amp; la" in html_text
-    red = matplotlib.colors.to_hex(plots.score_color(-0.9))
-    blue = matplotlib.colors.to_hex(plots.score_color(0.9))
+    red = matplotlib.colors.to_hex(score_color(-0.9))
+    blue = matplotlib.colors.to_hex(score_color(0.9))
     assert f'background:{red};color:#ffffff" title="China: stance \u22120.90 (Chine)"' in html_text
     assert f'title="Russia: stance +0.90 (Russie)"' in html_text and blue in html_text
     # overlap: "Pék" carries both actors, "in" only China
@@ -332,46 +235,6 @@ def test_evidence_html_saves_page(paragraphs, tmp_path):
     view.save(tmp_path / "e.html")
     text = (tmp_path / "e.html").read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "Pékin" in text
-
-
-# --------------------------------------------------------------------------- CLI
-def test_cli_plot_writes_standard_figures(stance, paragraphs, sentiment, tmp_path, capsys):
-    from analysis.cli import main
-
-    multi = pd.concat([stance, make_stance(doc="ttn-en-56", lang="en", shift=0.1)])
-    scores = tmp_path / "scores.csv"
-    multi.to_csv(scores, index=False)
-    paragraphs.to_csv(tmp_path / "paras.csv", index=False)
-    sentiment.to_csv(tmp_path / "sent.csv", index=False)
-    out = tmp_path / "figs"
-    code = main(["plot", str(scores), "--out-dir", str(out), "--paragraphs", str(tmp_path / "paras.csv"),
-                 "--sentiment", str(tmp_path / "sent.csv"), "--dpi", "40"])
-    assert code == 0, capsys.readouterr().err
-    names = {
-        "ttn-fr-56_stance_heatmap", "ttn-fr-56_stance_trajectory", "ttn-en-56_stance_heatmap",
-        "ttn-en-56_stance_trajectory", "ttn-fr-56_sentiment", "actor_summary", "language_comparison",
-    }
-    expected = {f"{n}.{ext}" for n in names for ext in ("png", "svg", "pdf")}
-    assert set(os.listdir(out)) == expected
-    for name in names:
-        img = mpimg.imread(out / f"{name}.png")
-        assert float(img[..., :3].var()) > 0.001, name
-    printed = capsys.readouterr().out.split()
-    assert len(printed) == len(expected)
-
-
-def test_cli_plot_reports_missing_columns(tmp_path, capsys):
-    from analysis.cli import main
-
-    bad = tmp_path / "bad.csv"
-    pd.DataFrame({"doc_id": ["a"], "para_id": [0], "target": ["China"]}).to_csv(bad, index=False)
-    code = main(["plot", str(bad), "--out-dir", str(tmp_path / "o")])
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("error: ") and "bad.csv" in err and "actor" in err and "score" in err
-    assert not (tmp_path / "o").exists()
-    code = main(["plot", str(bad), "--out-dir", str(tmp_path / "o"), "--formats", "gif"])
-    assert code == 2 and "gif" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- layout at default size
@@ -433,8 +296,9 @@ def test_lazy_api_exports_plotting_without_importing_matplotlib():
     import analysis
 
     names = ["stance_heatmap", "actor_summary", "stance_trajectory", "sentiment_bars",
-             "language_comparison", "save_figure", "set_theme", "evidence_html",
-             "aggregate_documents", "aggregate_corpus"]
+             "language_comparison", "save_figure", "set_theme", "theme", "evidence_html",
+             "aggregate_documents", "aggregate_corpus", "figure_name", "confusion_matrix_plot",
+             "reliability_diagram", "write_standard_figures", "write_document_figures"]
     assert set(names) <= set(analysis.__all__)
     for name in names:
         assert callable(getattr(analysis, name)), name

@@ -22,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.classifiers.base import STANCE_COLUMNS
+from analysis.mentions import MAX_SENTENCE_CHARS
+from analysis.schema import STANCE as STANCE_COLUMNS
 from analysis.cli import main
 from analysis.errors import InputError
 from analysis.paths import DATA_DIR, PROJECT_ROOT
@@ -140,7 +141,7 @@ def test_output_in_a_missing_folder(tmp_path, cli, seed_path):
 
 def test_bad_chunk_size(tmp_path, cli, seed_path):
     status, _, err = cli("score", seed_path, "--chunk-size", "0", "--out", tmp_path / "s.csv")
-    assert status == 2 and "--chunk-size" in err
+    assert status == 2 and "chunk_size must be a positive integer, got 0" in err
     assert not (tmp_path / "s.csv").exists()
 
 
@@ -169,12 +170,12 @@ def test_article_without_any_actor_gives_a_header_only_table(tmp_path, cli):
     path = _article(tmp_path, "weather.txt", "Il pleut sur Lyon\n\nDemain, du soleil sur les Alpes.\n")
     status, _, err = cli("score", path, "--out", tmp_path / "s.csv")
     assert status == 0 and "wrote 0 stance row(s)" in err
-    assert (tmp_path / "s.csv").read_text(encoding="utf-8") == ",".join(STANCE_COLUMNS) + "\n"
+    assert (tmp_path / "s.csv").read_text(encoding="utf-8") == ",".join([*STANCE_COLUMNS, "lang"]) + "\n"
     status, _, _ = cli("mentions", path, "--out", tmp_path / "m.csv")
     assert status == 0 and len(pd.read_csv(tmp_path / "m.csv")) == 0
 
 
-def test_50000_character_paragraph_is_scored_whole(tmp_path, cli):
+def test_50000_character_paragraph_is_scored_in_windows(tmp_path, cli):
     filler = "et ainsi de suite sans jamais finir la phrase "
     body = filler * (25_100 // len(filler)) + "la Russie " + filler * (25_100 // len(filler)) + "la Chine"
     assert len(body) >= 50_000
@@ -183,7 +184,10 @@ def test_50000_character_paragraph_is_scored_whole(tmp_path, cli):
     assert status == 0, err
     table = pd.read_csv(tmp_path / "s.csv")
     assert sorted(table.actor) == ["China", "Russia"]
-    assert (table.evidence.str.len() == len(body)).all()  # the whole sentence was read, not a cut
+    # the model reads a window of the sentence around each mention (mentions.MAX_SENTENCE_CHARS)
+    assert (table.evidence.str.len() <= MAX_SENTENCE_CHARS).all()
+    assert table.evidence.str.contains("la Russie").any() and table.evidence.str.contains("la Chine").any()
+    assert table.evidence.map(lambda window: window in body).all()  # a piece of the text, never altered
     assert ((table.p_against + table.p_neutral + table.p_favor - 1).abs() < 1e-5).all()
 
 
@@ -238,7 +242,7 @@ def test_property_reading_any_unicode_text_file(tmp_path, lines, crlf, bom):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=st.lists(_TEXT, min_size=1, max_size=4))
 def test_property_reading_and_finding_mentions_in_any_unicode_table(tmp_path, texts):
-    from analysis.actors import find_mentions
+    from analysis.mentions import find_mentions
     from analysis.corpus import read_articles
 
     path = tmp_path / "t.jsonl"
@@ -360,4 +364,4 @@ def test_interrupted_runs_leave_no_output_and_a_sound_cache(tmp_path, corpus_and
     assert again.read_bytes() == reference.read_bytes()  # fully cached run: the same bytes
     assert str(tmp_path) not in again.read_text(encoding="utf-8")
     table = pd.read_csv(again)
-    assert list(table.columns) == list(STANCE_COLUMNS) and table.doc_id.nunique() == 30
+    assert list(table.columns) == [*STANCE_COLUMNS, "lang"] and table.doc_id.nunique() == 30

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from test_classifiers_base import BAD, FLAT, GOOD, FakeClassifier
 
-from analysis.classifiers.base import SENTIMENT_COLUMNS, STANCE_COLUMNS
+from analysis.schema import SENTIMENT as SENTIMENT_COLUMNS
+from analysis.schema import STANCE as STANCE_COLUMNS
 from analysis.errors import InputError
 from analysis.scoring import score_sentiment, score_stance
 
@@ -40,7 +41,7 @@ def paragraphs(mentions):
 
 def test_stance_table_columns_order_dtypes(paragraphs, mentions):
     out = score_stance(paragraphs, mentions, FakeClassifier())
-    assert list(out.columns) == list(STANCE_COLUMNS)
+    assert list(out.columns) == [*STANCE_COLUMNS, "lang"]
     keys = list(zip(out.doc_id, out.para_id, out.actor))
     assert keys == sorted(keys)
     assert keys == [("a", 0, "china"), ("a", 1, "russia"), ("a", 1, "west"), ("b", 2, "china"), ("b", 2, "russia")]
@@ -59,6 +60,19 @@ def test_stance_table_columns_order_dtypes(paragraphs, mentions):
     russia = out[(out.doc_id == "a") & (out.actor == "russia")].iloc[0]
     assert russia.n_mentions == 2
     np.testing.assert_allclose([russia.p_against, russia.p_neutral, russia.p_favor], GOOD)
+
+
+def test_score_tables_carry_paragraph_metadata(paragraphs, mentions):
+    meta = paragraphs.assign(outlet=[f"outlet-{d}" for d in paragraphs.doc_id], date="2024-02-24")
+    stance = score_stance(meta, mentions, FakeClassifier())
+    assert list(stance.columns) == [*STANCE_COLUMNS, "lang", "outlet", "date"]
+    assert (stance.outlet == "outlet-" + stance.doc_id).all() and (stance.date == "2024-02-24").all()
+    plain = score_stance(paragraphs, mentions, FakeClassifier())
+    pd.testing.assert_frame_equal(stance[plain.columns], plain)  # metadata never changes a score
+    sent = score_sentiment(meta, FakeClassifier())
+    assert list(sent.columns) == [*SENTIMENT_COLUMNS, "lang", "outlet", "date"]
+    assert (sent.outlet == "outlet-" + sent.doc_id).all()
+    assert list(score_stance(None, mentions, FakeClassifier()).columns) == list(STANCE_COLUMNS)
 
 
 def test_unmentioned_actor_has_no_row(paragraphs, mentions):
@@ -83,13 +97,13 @@ def test_paragraph_subset_restricts_rows(paragraphs, mentions):
 def test_empty_inputs_give_empty_tables(paragraphs, mentions):
     clf = FakeClassifier()
     out = score_stance(paragraphs, mentions.iloc[:0], clf)
-    assert list(out.columns) == list(STANCE_COLUMNS) and len(out) == 0
+    assert list(out.columns) == [*STANCE_COLUMNS, "lang"] and len(out) == 0
     assert out.p_favor.dtype == np.float64
     assert clf.calls == 0
     out = score_stance(paragraphs.iloc[:0], mentions, clf)
-    assert list(out.columns) == list(STANCE_COLUMNS) and len(out) == 0
+    assert list(out.columns) == [*STANCE_COLUMNS, "lang"] and len(out) == 0
     sent = score_sentiment(paragraphs.iloc[:0], clf)
-    assert list(sent.columns) == list(SENTIMENT_COLUMNS) and len(sent) == 0
+    assert list(sent.columns) == [*SENTIMENT_COLUMNS, "lang"] and len(sent) == 0
 
 
 def test_bad_tables_raise_input_error(paragraphs, mentions):
@@ -103,7 +117,7 @@ def test_bad_tables_raise_input_error(paragraphs, mentions):
 
 def test_sentiment_table(paragraphs):
     out = score_sentiment(paragraphs, FakeClassifier())
-    assert list(out.columns) == list(SENTIMENT_COLUMNS)
+    assert list(out.columns) == [*SENTIMENT_COLUMNS, "lang"]
     assert list(zip(out.doc_id, out.para_id)) == sorted(zip(paragraphs.doc_id, paragraphs.para_id))
     np.testing.assert_allclose(out.score, out.p_positive - out.p_negative)
     row = out[out.doc_id == "c"].iloc[0]
@@ -116,9 +130,73 @@ def test_sentiment_table(paragraphs):
 def test_model_by_path(paragraphs, mentions, tiny_hf_model):
     folder = tiny_hf_model()
     out = score_stance(paragraphs, mentions, str(folder), batch_size=4, device="cpu")
-    assert list(out.columns) == list(STANCE_COLUMNS)
+    assert list(out.columns) == [*STANCE_COLUMNS, "lang"]
     assert len(out) == 5
     assert out.model.str.match(r"^hf:[^/]+@local-[0-9a-f]{12}$").all()
     np.testing.assert_allclose(out[["p_against", "p_neutral", "p_favor"]].sum(axis=1), 1.0)
     sent = score_sentiment(paragraphs, folder, device="cpu")
-    assert list(sent.columns) == list(SENTIMENT_COLUMNS) and len(sent) == len(paragraphs)
+    assert list(sent.columns) == [*SENTIMENT_COLUMNS, "lang"] and len(sent) == len(paragraphs)
+
+
+# --------------------------------------------------------------------------- voices
+
+
+@pytest.fixture
+def voiced():
+    """Paragraphs whose mentions carry holders (analysis.find_mentions), for the fake word-reading classifier."""
+    from analysis import find_mentions
+
+    paragraphs = pd.DataFrame({
+        "doc_id": "v", "para_id": [1, 2, 3], "lang": "en",
+        "text": [
+            "Western diplomats said that China bad.",
+            'The Kremlin said: "Russia good and the West bad."',
+            "China bad and Russia good.",
+        ],
+    })
+    return paragraphs, find_mentions(paragraphs)
+
+
+def _keys(table):
+    return list(zip(table.doc_id, table.para_id, table.actor))
+
+
+def test_a_speaker_is_not_scored_as_the_target_of_what_it_says(voiced):
+    paragraphs, mentions = voiced
+    out = score_stance(paragraphs, mentions, FakeClassifier(), cache=False, progress=False)
+    rows = out.set_index(["para_id", "actor"])
+    # "Western diplomats" only speak in paragraph 1: mentioned, not judged
+    west = rows.loc[(1, "West")]
+    assert west.n_mentions == 0 and west.score == 0.0 and west.label == "neutral" and west.p_neutral == 1.0
+    assert west.evidence == "Western diplomats said that China bad."
+    # the Kremlin speaks: Russia's row in paragraph 2 is its target mention alone
+    assert rows.loc[(2, "Russia")].n_mentions == 1 and rows.loc[(2, "Russia")].label == "favor"
+    # every pair with a target mention keeps exactly the score it gets from its target mentions alone
+    from analysis.voice_scores import HOLDER_COLUMNS, speaker_mask
+
+    plain = mentions[~speaker_mask(mentions)].drop(columns=list(HOLDER_COLUMNS))
+    alone = score_stance(paragraphs, plain, FakeClassifier(), cache=False, progress=False)
+    pd.testing.assert_frame_equal(out[out.n_mentions > 0].reset_index(drop=True), alone)
+
+
+def test_voices_split_the_target_mentions(voiced):
+    paragraphs, mentions = voiced
+    clf = FakeClassifier()
+    narrator = score_stance(paragraphs, mentions, clf, voice="narrator", cache=False, progress=False)
+    sources = score_stance(paragraphs, mentions, clf, voice="sources", cache=False, progress=False)
+    assert list(narrator.columns) == list(sources.columns) == [*STANCE_COLUMNS, "lang"]
+    assert _keys(sources) == [("v", 1, "China"), ("v", 2, "Russia"), ("v", 2, "West")]
+    # the outlet's own words: paragraph 3, and neutral rows where an actor only speaks
+    assert _keys(narrator) == [("v", 1, "West"), ("v", 2, "Russia"), ("v", 3, "China"), ("v", 3, "Russia")]
+    assert (narrator[narrator.para_id < 3].n_mentions == 0).all()
+    assert sources.n_mentions.sum() + narrator.n_mentions.sum() == 5  # the 7 mentions less the 2 speakers
+
+
+def test_a_mentions_table_without_holders_is_scored_whole(paragraphs, mentions):
+    clf = FakeClassifier()
+    pd.testing.assert_frame_equal(score_stance(paragraphs, mentions, clf, voice="all"),
+                                  score_stance(paragraphs, mentions, clf))
+    with pytest.raises(InputError, match="holder"):
+        score_stance(paragraphs, mentions, clf, voice="narrator")
+    with pytest.raises(InputError, match="all, narrator, sources"):
+        score_stance(paragraphs, mentions, clf, voice="quoted")

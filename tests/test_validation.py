@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from analysis import plots  # noqa: E402
+import analysis as plots  # noqa: E402
 from analysis.aggregate import language_consistency  # noqa: E402
 from analysis.errors import InputError  # noqa: E402
 from analysis.evaluation import (  # noqa: E402

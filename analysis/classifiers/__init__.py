@@ -2,8 +2,9 @@
 
 ``load_classifier("embedded")`` gives the model shipped with the project
 (works offline); any other name is a Hugging Face model id or a local model
-directory, handled by :mod:`analysis.classifiers.hf` (NLI models score stance
-by entailment, sentiment classifiers by the mention's sentence).  Importing
+directory, loaded by :mod:`analysis.classifiers.hf` (NLI models score stance
+by entailment, :mod:`~analysis.classifiers.nli`; sentiment classifiers by the
+mention's sentence, :mod:`~analysis.classifiers.sentiment`).  Importing
 this package does not import torch or transformers.
 """
 
@@ -12,9 +13,46 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .base import CLASSES, MentionClassifier
+from ..errors import InputError
+from .base import Identity, MentionClassifier
 
-__all__ = ["CLASSES", "LazyClassifier", "MentionClassifier", "load_classifier"]
+__all__ = ["LazyClassifier", "MentionClassifier", "describe_classifier", "load_classifier"]
+
+
+def _is_embedded(name: Any) -> bool:
+    return isinstance(name, str) and name.strip().lower() == "embedded"
+
+
+def _check_settings(name: Any, batch_size: Any) -> None:
+    if not isinstance(name, (str, os.PathLike)):
+        raise InputError(f"model must be a name or a path, got {type(name).__name__}")
+    if not os.fspath(name).strip():
+        raise InputError("model name is empty; use 'embedded', a Hugging Face id (org/name) or a local model folder")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+def describe_classifier(
+    name: str | os.PathLike = "embedded", *, batch_size: int = 32, device: str = "auto", **kw: Any
+) -> tuple[Identity, dict]:
+    """The identity and metadata of a classifier, without loading its weights.
+
+    Same arguments as :func:`load_classifier`. A wrong name or setting fails here.
+
+    Returns
+    -------
+    (Identity, dict)
+        What :attr:`MentionClassifier.identity` of the loaded classifier will be, and
+        what the model's files say about it (artefact metadata, hub revision, labels).
+    """
+    _check_settings(name, batch_size)
+    if _is_embedded(name):
+        from .embedded import describe_embedded
+
+        return describe_embedded(batch_size=batch_size, device=device, **kw)
+    from .hf import describe_hf
+
+    return describe_hf(name, batch_size=batch_size, device=device, **kw)
 
 
 def load_classifier(
@@ -35,108 +73,83 @@ def load_classifier(
         ``save_pretrained``; its kind (NLI or sentiment) is read from the
         config's ``id2label``.  An already-loaded classifier is returned as is.
     batch_size : int
-        Sequences per forward pass.
+        Sequences per forward pass (a positive integer).
     device : {"auto", "cpu", "cuda"}
         "auto" uses CUDA when available.
-    **kw
-        Passed to the loader, e.g. ``templates=``, ``revision=``,
-        ``label_map=`` for hub/local models (see
-        :func:`analysis.classifiers.hf.load_hf_classifier`).
     lazy : bool
         Return a :class:`LazyClassifier`: the model is located and checked now
         (a wrong name fails here) and its identity computed from its files, but
         the weights are loaded only when it first has to compute something --
         never, when every output comes from the cache (see :mod:`analysis.cache`).
+    **kw
+        Passed to the loader: ``quantize=``, ``artifact=`` for the embedded model;
+        ``templates=``, ``revision=``, ``label_map=``... for hub/local models (see
+        :func:`analysis.classifiers.hf.load_hf_classifier`).
 
     Returns
     -------
     MentionClassifier
+        With ``predict_proba``, ``predict``, ``classes_``, ``score_pairs`` and
+        ``identity`` (what :func:`describe_classifier` returns for the same arguments).
 
     Raises
     ------
     InputError
-        Unknown model, model missing offline (the message says how to get
-        it), unsupported label set.
+        Empty or unknown model, model missing offline (the message says how to get
+        it), unsupported label set, bad setting.
     """
     if isinstance(name, MentionClassifier):
         return name
     if lazy:
         return LazyClassifier(name, batch_size=batch_size, device=device, **kw)
-    if isinstance(name, str) and name.strip().lower() == "embedded":
-        from .embedded import EmbeddedClassifier
+    _check_settings(name, batch_size)
+    from ..progress import quiet_libraries
 
-        return EmbeddedClassifier.load(batch_size=batch_size, device=device, **kw)
-    from .hf import load_hf_classifier
+    with quiet_libraries():
+        if _is_embedded(name):
+            from .embedded import EmbeddedClassifier
 
-    return load_hf_classifier(name, batch_size=batch_size, device=device, **kw)
+            return EmbeddedClassifier.load(batch_size=batch_size, device=device, **kw)
+        from .hf import load_hf_classifier
+
+        return load_hf_classifier(name, batch_size=batch_size, device=device, **kw)
 
 
 class LazyClassifier(MentionClassifier):
     """A classifier that knows its identity now and loads its weights on first use.
 
-    Made by ``load_classifier(name, lazy=True)``.  ``model_id``, ``metadata``
-    (before loading: what the model's files say) and :meth:`cache_identity` are
-    computed without loading weights (embedded: hash of the artefact files; Hugging
-    Face: revision or local hash, from the config).  Any other attribute or method
-    loads the real classifier (:attr:`loaded`) and is forwarded to it.
+    Made by ``load_classifier(name, lazy=True)``.  ``model_id``, ``identity``,
+    ``pair_level`` and ``metadata`` (before loading: what the model's files say)
+    come from :func:`describe_classifier`, the function the loaders themselves use,
+    so the lazy handle and the loaded classifier share one cache identity.  Any
+    other attribute or method loads the real classifier (:attr:`loaded`) and is
+    forwarded to it.
     """
 
-    _OWN = ("name", "kwargs", "model_id", "pair_level", "_identity", "_meta", "_real", "classes_")
+    _OWN = ("name", "kwargs", "model_id", "identity", "pair_level", "_meta", "_real", "classes_")
 
     def __init__(self, name: str | os.PathLike = "embedded", *, batch_size: int = 32, device: str = "auto", **kw: Any):
-        kwargs = dict(kw, batch_size=batch_size, device=device)
+        identity, meta = describe_classifier(name, batch_size=batch_size, device=device, **kw)
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "kwargs", kwargs)
+        object.__setattr__(self, "kwargs", dict(kw, batch_size=batch_size, device=device))
         object.__setattr__(self, "_real", None)
-        object.__setattr__(self, "classes_", CLASSES)
-        if isinstance(name, str) and name.strip().lower() == "embedded":
-            import json
-            from pathlib import Path
-
-            from . import embedded
-
-            artifact = Path(kw.get("artifact", embedded.ARTIFACT_DIR))
-            meta_path = artifact / "metadata.json"
-            if not meta_path.is_file():
-                raise FileNotFoundError(f"{meta_path}: the trained artefact is missing")
-            digest = embedded.artifact_digest(artifact)
-            model_id = f"embedded:e5-small-newsmtsc@{digest[:12]}"
-            meta = json.loads(meta_path.read_text())
-            identity_model = f"embedded:{digest}"
-            pair_level = False
-            settings = {k: v for k, v in kwargs.items() if k not in ("artifact", "cache")}
-            settings.setdefault("quantize", True)
-        else:
-            from . import hf
-
-            found = hf._resolve_model(name, kw.get("revision"))
-            kind, info = hf.detect_kind(hf._id2label_list(found["config"]), kw.get("label_map"))
-            if kind == "nli":  # bad templates fail now, as the eager loader does
-                hf._check_templates(kw.get("templates") or hf.DEFAULT_TEMPLATES, hf._STANCE_KEYS, "templates", True)
-                hf._check_templates(
-                    kw.get("sentiment_templates") or hf.DEFAULT_SENTIMENT_TEMPLATES, hf._SENTIMENT_KEYS,
-                    "sentiment_templates", False,
-                )
-            model_id = found["model_id"]
-            meta = {"source": found["source"], "revision": found["model_revision"], "kind": kind,
-                    "labels": hf._id2label_list(found["config"])}
-            identity_model = model_id
-            pair_level = kind == "nli"
-            settings = {k: v for k, v in kwargs.items() if k != "revision"}
-            settings.setdefault("evidence", True)
-        import json as _json
-
-        identity = f"{identity_model}|lazy|{_json.dumps(settings, sort_keys=True, default=repr)}"
-        object.__setattr__(self, "model_id", model_id)
-        object.__setattr__(self, "pair_level", pair_level)
-        object.__setattr__(self, "_identity", identity)
         object.__setattr__(self, "_meta", meta)
+        object.__setattr__(self, "classes_", MentionClassifier.classes_)
+        object.__setattr__(self, "model_id", identity.model_id)
+        object.__setattr__(self, "identity", identity)
+        object.__setattr__(self, "pair_level", identity.pair_level)
 
     @property
     def loaded(self) -> MentionClassifier:
         """The real classifier (loaded now if it was not yet)."""
         if self._real is None:
-            object.__setattr__(self, "_real", load_classifier(self.name, lazy=False, **self.kwargs))
+            real = load_classifier(self.name, lazy=False, **self.kwargs)
+            if real.identity != self.identity:  # the files changed between describing and loading
+                raise RuntimeError(
+                    f"model {self.name!r} changed since it was located: {self.identity.model_id} "
+                    f"is now {real.identity.model_id}; load it again"
+                )
+            object.__setattr__(self, "_real", real)
         return self._real
 
     @property
@@ -147,10 +160,6 @@ class LazyClassifier(MentionClassifier):
     @property
     def metadata(self) -> dict:  # type: ignore[override]
         return self._real.metadata if self._real is not None else self._meta
-
-    def cache_identity(self) -> str:
-        """Identity for :mod:`analysis.cache`: weights hash / revision + loader settings."""
-        return self._identity
 
     def predict_proba(self, sentences, spans):
         return self.loaded.predict_proba(sentences, spans)

@@ -16,14 +16,24 @@ Aggregation rule (paragraph x actor)
 3. ``score = p_favor - p_against`` (in [-1, 1]).
 4. ``label`` is the argmax of the mean vector, **ties broken toward
    neutral**: "favor" or "against" is chosen only when that probability is
-   strictly larger (by more than :data:`TIE_TOLERANCE`) than both others;
-   otherwise the label is "neutral" (this includes a favor/against tie).
+   strictly larger than both others; otherwise the label is "neutral" (this
+   includes a favor/against tie): :func:`analysis.schema.stance_labels`.
 5. ``evidence`` is the sentence of the mention with the largest
    ``|p_positive - p_negative|`` (the first such mention on ties, in
    ``(sentence_id, start)`` order).
 
 Each (paragraph, actor) group is computed from that actor's own mentions
 only; adding or removing another actor never changes its rows.
+
+Identity
+--------
+Every classifier states its own :class:`Identity`: the ``model_id`` written to
+the ``model`` column and the settings that shape its outputs. The loaders compute
+it from the model's files and the settings *before* loading weights, so a lazy
+handle (:class:`analysis.classifiers.LazyClassifier`) and the loaded classifier
+have the same identity by construction, and the output cache
+(:mod:`analysis.cache`) keys its stores on :meth:`MentionClassifier.cache_identity`.
+A classifier built by hand has no identity and is never cached.
 
 This module must stay importable without torch / transformers.
 """
@@ -32,94 +42,50 @@ from __future__ import annotations
 
 import abc
 import importlib.metadata
+import json
 import platform
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-#: Mention-level class order used everywhere.
-CLASSES: tuple[str, str, str] = ("negative", "neutral", "positive")
-
-#: Paragraph-level stance labels, in the same order as :data:`CLASSES`.
-STANCE_LABELS: tuple[str, str, str] = ("against", "neutral", "favor")
-
-#: Columns of the mentions table (see DESIGN / analysis.actors.find_mentions).
-MENTION_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    "para_id",
-    "actor",
-    "surface",
-    "start",
-    "end",
-    "sentence_id",
-    "sentence",
-    "sentence_start",
-)
-
-#: Columns returned by :meth:`MentionClassifier.score_pairs`.
-PAIR_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    "para_id",
-    "actor",
-    "n_mentions",
-    "p_against",
-    "p_neutral",
-    "p_favor",
-    "evidence",
-)
-
-#: Columns of the stance table returned by ``analysis.score_stance``.
-STANCE_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    "para_id",
-    "actor",
-    "n_mentions",
-    "p_against",
-    "p_neutral",
-    "p_favor",
-    "score",
-    "label",
-    "model",
-    "evidence",
-)
-
-#: Columns of the sentiment table returned by ``analysis.score_sentiment``.
-SENTIMENT_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    "para_id",
-    "p_negative",
-    "p_neutral",
-    "p_positive",
-    "score",
-    "label",
-    "model",
-)
-
-#: A polar class must beat the others by more than this to win a tie.
-TIE_TOLERANCE = 1e-12
+from ..errors import InputError
+from ..schema import CLASSES, PAIRS, check_columns, conform, empty, sentiment_labels
 
 #: Mention columns that :meth:`MentionClassifier.score_pairs` needs.
 REQUIRED_MENTION_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    "para_id",
-    "actor",
-    "start",
-    "end",
-    "sentence_id",
-    "sentence",
-    "sentence_start",
+    "doc_id", "para_id", "actor", "start", "end", "sentence_id", "sentence", "sentence_start",
 )
 
 
-def _input_error(message: str) -> Exception:
-    """Build an ``analysis.errors.InputError`` (ValueError if unavailable)."""
-    try:
-        from analysis.errors import InputError
-    except ImportError:  # pragma: no cover - errors.py is written by another engineer
-        return ValueError(message)
-    return InputError(message)
+@dataclass(frozen=True)
+class Identity:
+    """What a classifier is, as far as its outputs go.
+
+    Attributes
+    ----------
+    model_id : str
+        Written to the ``model`` column: ``"embedded:<name>@<sha12>"``,
+        ``"hf:<id>@<revision>"`` or ``"hf:<folder>@local-<hash12>"``.
+    content : str
+        The weights' content identity (full artefact hash, hub commit or local hash).
+    settings : mapping
+        Every setting that changes outputs, normalised (device resolved, defaults filled).
+    pair_level : bool
+        Whether the classifier judges paragraph x actor pairs as a whole (NLI).
+    """
+
+    model_id: str
+    content: str
+    settings: Mapping[str, Any]
+    pair_level: bool = False
+
+    @property
+    def key(self) -> str:
+        """One string naming the weights and every output-shaping setting."""
+        return f"{self.content}|{json.dumps(dict(self.settings), sort_keys=True, default=repr)}"
 
 
 # ---------------------------------------------------------------------------
@@ -157,12 +123,12 @@ def resolve_device(device: str | None = "auto") -> str:
         import torch
 
         if not torch.cuda.is_available():
-            raise _input_error(
+            raise InputError(
                 f"device {device!r} was requested but CUDA is not available "
                 "on this machine; use --device cpu or --device auto"
             )
         return request
-    raise _input_error(f"unknown device {device!r}; expected 'auto', 'cpu' or 'cuda'")
+    raise InputError(f"unknown device {device!r}; expected 'auto', 'cpu' or 'cuda'")
 
 
 def library_versions(*names: str) -> dict[str, str]:
@@ -190,58 +156,9 @@ def library_versions(*names: str) -> dict[str, str]:
     return out
 
 
-def stance_label(p_against: float, p_neutral: float, p_favor: float) -> str:
-    """Label of one probability vector: argmax, ties broken toward neutral.
-
-    Parameters
-    ----------
-    p_against, p_neutral, p_favor : float
-        Probabilities (need not sum to one).
-
-    Returns
-    -------
-    str
-        "favor" / "against" only when strictly larger than both other values
-        (by more than :data:`TIE_TOLERANCE`), otherwise "neutral".
-    """
-    if p_favor > p_neutral + TIE_TOLERANCE and p_favor > p_against + TIE_TOLERANCE:
-        return "favor"
-    if p_against > p_neutral + TIE_TOLERANCE and p_against > p_favor + TIE_TOLERANCE:
-        return "against"
-    return "neutral"
-
-
-def stance_labels(probs: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`stance_label` over rows of an (n, 3) array.
-
-    Columns are in class order (negative/against, neutral, positive/favor).
-    """
-    probs = np.asarray(probs, dtype=np.float64).reshape(-1, 3)
-    neg, neu, pos = probs[:, 0], probs[:, 1], probs[:, 2]
-    out = np.full(len(probs), "neutral", dtype=object)
-    favor = (pos > neu + TIE_TOLERANCE) & (pos > neg + TIE_TOLERANCE)
-    against = (neg > neu + TIE_TOLERANCE) & (neg > pos + TIE_TOLERANCE)
-    out[favor] = "favor"
-    out[against] = "against"
-    return out
-
-
-def sentiment_labels(probs: np.ndarray) -> np.ndarray:
-    """Same rule as :func:`stance_labels` with negative/neutral/positive names."""
-    names = {"against": "negative", "neutral": "neutral", "favor": "positive"}
-    return np.array([names[x] for x in stance_labels(probs)], dtype=object)
-
-
-def check_mentions(mentions: pd.DataFrame, required: Sequence[str] = REQUIRED_MENTION_COLUMNS) -> None:
-    """Raise InputError when ``mentions`` lacks a required column."""
-    if not isinstance(mentions, pd.DataFrame):
-        raise _input_error(f"mentions must be a pandas DataFrame, got {type(mentions).__name__}")
-    missing = [c for c in required if c not in mentions.columns]
-    if missing:
-        raise _input_error(
-            f"mentions table is missing column(s) {missing}; expected the columns of "
-            f"analysis.find_mentions: {list(MENTION_COLUMNS)}"
-        )
+def check_mentions(mentions: pd.DataFrame) -> None:
+    """Raise InputError when ``mentions`` lacks a column that scoring needs."""
+    check_columns(mentions, REQUIRED_MENTION_COLUMNS, "mentions table (see analysis.find_mentions)")
 
 
 def mention_spans(mentions: pd.DataFrame) -> list[tuple[int, int]]:
@@ -250,22 +167,6 @@ def mention_spans(mentions: pd.DataFrame) -> list[tuple[int, int]]:
     start = mentions["start"].to_numpy(dtype=np.int64) - base
     end = mentions["end"].to_numpy(dtype=np.int64) - base
     return list(zip(start.tolist(), end.tolist()))
-
-
-def empty_pairs() -> pd.DataFrame:
-    """Empty :data:`PAIR_COLUMNS` table with the documented dtypes."""
-    return pd.DataFrame(
-        {
-            "doc_id": pd.Series([], dtype=object),
-            "para_id": pd.Series([], dtype=np.int64),
-            "actor": pd.Series([], dtype=object),
-            "n_mentions": pd.Series([], dtype=np.int64),
-            "p_against": pd.Series([], dtype=np.float64),
-            "p_neutral": pd.Series([], dtype=np.float64),
-            "p_favor": pd.Series([], dtype=np.float64),
-            "evidence": pd.Series([], dtype=object),
-        }
-    )
 
 
 def sorted_mentions(mentions: pd.DataFrame) -> pd.DataFrame:
@@ -289,7 +190,7 @@ def aggregate_mentions(mentions: pd.DataFrame, probs: np.ndarray) -> pd.DataFram
     Returns
     -------
     DataFrame
-        :data:`PAIR_COLUMNS`, one row per (doc_id, para_id, actor), sorted by
+        :data:`analysis.schema.PAIRS`, one row per (doc_id, para_id, actor), sorted by
         those keys.  ``p_*`` are the means of the mention vectors; evidence is
         the sentence of the mention with the largest ``|p_pos - p_neg|``
         (first one on ties, in the row order of ``mentions``).
@@ -298,7 +199,7 @@ def aggregate_mentions(mentions: pd.DataFrame, probs: np.ndarray) -> pd.DataFram
     if len(mentions) != len(probs):
         raise ValueError(f"got {len(probs)} probability rows for {len(mentions)} mentions")
     if len(mentions) == 0:
-        return empty_pairs()
+        return empty(PAIRS)
     frame = pd.DataFrame(
         {
             "doc_id": mentions["doc_id"].astype(str).to_numpy(),
@@ -324,15 +225,7 @@ def aggregate_mentions(mentions: pd.DataFrame, probs: np.ndarray) -> pd.DataFram
     best = frame.sort_values(["_strength", "_order"], ascending=[False, True], kind="mergesort")
     evidence = best.drop_duplicates(keys, keep="first").set_index(keys)["_sentence"]
     agg["evidence"] = evidence.reindex(agg.index)
-    out = agg.reset_index()
-    out["n_mentions"] = out["n_mentions"].astype(np.int64)
-    out["para_id"] = out["para_id"].astype(np.int64)
-    for col in ("p_against", "p_neutral", "p_favor"):
-        out[col] = out[col].astype(np.float64)
-    out["doc_id"] = out["doc_id"].astype(object)
-    out["actor"] = out["actor"].astype(object)
-    out["evidence"] = out["evidence"].astype(object)
-    return out[list(PAIR_COLUMNS)].reset_index(drop=True)
+    return conform(agg.reset_index(), PAIRS)
 
 
 # ---------------------------------------------------------------------------
@@ -361,6 +254,10 @@ class MentionClassifier(abc.ABC):
     model_id: str = "unknown"
     classes_: tuple[str, str, str] = CLASSES
     metadata: dict[str, Any]
+    #: Set by the loaders; None for a classifier built by hand (never cached).
+    identity: Identity | None = None
+    #: True when :meth:`score_pairs` judges a paragraph x actor pair as a whole (NLI).
+    pair_level: bool = False
 
     def __init__(self, model_id: str | None = None, metadata: Mapping[str, Any] | None = None):
         if model_id is not None:
@@ -399,13 +296,13 @@ class MentionClassifier(abc.ABC):
         Returns
         -------
         DataFrame
-            :data:`PAIR_COLUMNS` sorted by (doc_id, para_id, actor): n_mentions,
+            :data:`analysis.schema.PAIRS` sorted by (doc_id, para_id, actor): n_mentions,
             p_against, p_neutral, p_favor (means of the mention vectors) and
             evidence (see module docstring).
         """
         check_mentions(mentions)
         if len(mentions) == 0:
-            return empty_pairs()
+            return empty(PAIRS)
         ordered = sorted_mentions(mentions)
         sentences = ordered["sentence"].astype(str).tolist()
         probs = np.asarray(self.predict_proba(sentences, mention_spans(ordered)), dtype=np.float64)
@@ -415,6 +312,13 @@ class MentionClassifier(abc.ABC):
                 f"expected {(len(ordered), 3)}"
             )
         return aggregate_mentions(ordered, probs)
+
+    def cache_identity(self) -> str | None:
+        """The key of this classifier's output cache, or None (not cacheable).
+
+        The :attr:`identity` the loader stated; a classifier without one is not cached.
+        """
+        return self.identity.key if self.identity is not None else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model_id={self.model_id!r})"

@@ -26,6 +26,14 @@ consecutive windows.
 The trained artefact (``artifacts/e5-newsmtsc/``) holds only what differs from
 the bundled base: the LoRA adapter and the heads, with ``metadata.json``
 (training-data sha256, hyper-parameters, dev metrics, library versions).
+
+Runtimes
+--------
+The same model runs in one of two runtimes (``runtime=`` of :meth:`EmbeddedClassifier.load`):
+``"torch"`` (the default) runs encoder, head and softmax in PyTorch; ``"onnx"`` (opt-in,
+experimental) runs them as one ONNX Runtime graph exported at first use into the user
+cache (:mod:`.onnx_runtime`). Both share the tokenisation,
+windows and batching of this module.
 """
 
 from __future__ import annotations
@@ -37,10 +45,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CLASSES, MentionClassifier
+from ..errors import InputError
+from ..schema import CLASSES
+from .base import Identity, MentionClassifier, resolve_device
 from .e5 import PASSAGE_PREFIX
 
 ARTIFACT_DIR = Path(__file__).parent / "artifacts" / "e5-newsmtsc"
+#: Name of the model in ``model_id`` (``embedded:<name>@<sha12 of the artefact>``).
+MODEL_NAME = "e5-small-newsmtsc"
 
 
 def _torch():
@@ -98,27 +110,31 @@ class Encoding:
 
     Parameters
     ----------
-    tokenizer : the e5 fast tokenizer (with offsets).
+    tokenizer : the e5 fast tokenizer (transformers), or its ``tokenizers.Tokenizer``
+        backend together with ``special_ids``.
     max_length : int
         Positions the encoder accepts, special tokens included.
+    special_ids : dict, optional
+        ``{"bos": id, "eos": id, "pad": id}``; read from ``tokenizer`` when omitted
+        (:attr:`special_ids` of an encoding made from the transformers tokenizer).
     """
 
-    def __init__(self, tokenizer, max_length: int = 512):
-        self.tokenizer = tokenizer
+    def __init__(self, tokenizer, max_length: int = 512, special_ids=None):
+        self.backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
+        self.backend.no_truncation()
+        self.backend.no_padding()
         self.max_length = max_length
-        prefix = tokenizer(PASSAGE_PREFIX, add_special_tokens=False)["input_ids"]
-        self.prefix_ids = list(prefix)
-        self.bos = tokenizer.bos_token_id
-        self.eos = tokenizer.eos_token_id
-        self.pad = tokenizer.pad_token_id
+        if special_ids is None:
+            special_ids = {"bos": tokenizer.bos_token_id, "eos": tokenizer.eos_token_id, "pad": tokenizer.pad_token_id}
+        self.special_ids = {key: int(special_ids[key]) for key in ("bos", "eos", "pad")}
+        self.bos, self.eos, self.pad = (self.special_ids[key] for key in ("bos", "eos", "pad"))
+        self.prefix_ids = list(self.backend.encode(PASSAGE_PREFIX, add_special_tokens=False).ids)
         self.window = max_length - 2 - len(self.prefix_ids)
 
     def tokenize(self, sentences: Sequence[str]):
         """Content token ids and character offsets of each sentence (no prefix, no specials)."""
-        enc = self.tokenizer(
-            list(sentences), add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
-        return enc["input_ids"], enc["offset_mapping"]
+        encodings = self.backend.encode_batch(list(sentences), add_special_tokens=False)
+        return [e.ids for e in encodings], [e.offsets for e in encodings]
 
     @staticmethod
     def span_tokens(offsets, start: int, end: int) -> np.ndarray:
@@ -160,43 +176,197 @@ class Encoding:
     def _pad_mask(mask, k):
         return np.concatenate([np.zeros(k, bool), mask, np.zeros(1, bool)])
 
-    def collate(self, rows):
-        """Tensors for a list of ``(input_ids, [(key, mask), ...])`` rows.
+    def collate_arrays(self, rows):
+        """numpy arrays for a list of ``(input_ids, [(key, mask), ...])`` rows, right-padded.
 
-        Returns input_ids, attention_mask, span_mask, span_row and the keys in order.
+        Returns input_ids (int64, rows x width), attention_mask (int64), span_mask
+        (float32, mentions x width), span_row (int64, the row of each mention) and the
+        keys in order.
         """
-        torch = _torch()
         width = max(len(r[0]) for r in rows)
-        ids = torch.full((len(rows), width), self.pad, dtype=torch.long)
-        att = torch.zeros((len(rows), width), dtype=torch.long)
-        span_masks, span_rows, keys = [], [], []
+        ids = np.full((len(rows), width), self.pad, dtype=np.int64)
+        att = np.zeros((len(rows), width), dtype=np.int64)
+        span = np.zeros((sum(len(r[1]) for r in rows), width), dtype=np.float32)
+        span_rows, keys = [], []
         for i, (row, mentions) in enumerate(rows):
-            ids[i, : len(row)] = torch.tensor(row)
+            ids[i, : len(row)] = row
             att[i, : len(row)] = 1
             for key, mask in mentions:
-                padded = np.zeros(width, np.float32)
-                padded[: len(mask)] = mask
-                span_masks.append(padded)
+                span[len(keys), : len(mask)] = mask
                 span_rows.append(i)
                 keys.append(key)
-        span = torch.from_numpy(np.stack(span_masks)) if span_masks else torch.zeros((0, width))
-        return ids, att, span, torch.tensor(span_rows, dtype=torch.long), keys
+        return ids, att, span, np.asarray(span_rows, dtype=np.int64), keys
+
+    def collate(self, rows):
+        """:meth:`collate_arrays` as torch tensors (input_ids, attention_mask, span_mask, span_row) and the keys."""
+        torch = _torch()
+        *arrays, keys = self.collate_arrays(rows)
+        return (*(torch.from_numpy(a) for a in arrays), keys)
 
 
 def artifact_digest(directory: Path = ARTIFACT_DIR) -> str:
-    """sha256 over the artefact files, the model's identity in caches and outputs."""
+    """sha256 over every file of the artefact but ``metadata.json`` (adapter included),
+    each under its path relative to the artefact: the model's identity in caches and outputs."""
+    directory = Path(directory)
     h = hashlib.sha256()
-    for path in sorted(directory.glob("*")):
-        if path.is_file() and path.name != "metadata.json":
-            h.update(path.name.encode())
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory).as_posix()
+        if relative != "metadata.json":
+            h.update(relative.encode() + b"\0")
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+#: The runtimes of the embedded model (``runtime=``); ``"auto"`` is torch (onnx is opt-in until
+#: its speed-up and its export cache are verified, see the README).
+RUNTIMES = ("auto", "onnx", "torch")
+
+
+def resolve_runtime(runtime: str = "auto", device: str = "auto") -> tuple[str, str]:
+    """The runtime and the concrete device for a ``runtime=`` / ``device=`` request.
+
+    ``"auto"`` is ``"torch"``. The onnx runtime (opt-in) runs on the CPU (``device``
+    ``"auto"`` or ``"cpu"``) and decides without importing torch.
+
+    Raises
+    ------
+    InputError
+        An unknown runtime, or the onnx runtime on a CUDA device.
+    """
+    request = str(runtime).strip().lower() if isinstance(runtime, str) else runtime
+    if request not in RUNTIMES:
+        raise InputError(f"unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}")
+    if request == "auto":
+        request = "torch"
+    if request == "torch":
+        return "torch", resolve_device(device)
+    if str(device).strip().lower() not in ("auto", "cpu"):
+        raise InputError(f"the onnx runtime runs on the CPU only, not on device {device!r}; use --device cpu or --runtime torch")
+    return "onnx", "cpu"
+
+
+def describe_embedded(
+    *, artifact=ARTIFACT_DIR, batch_size=32, device="auto", quantize=False, runtime="auto", cache=None
+) -> tuple[Identity, dict]:
+    """Identity and metadata of the embedded classifier for these settings, without loading it.
+
+    Parameters are those of :meth:`EmbeddedClassifier.load` (``cache``, the folder of the
+    derived base weights and the ONNX exports, does not change outputs and is not part of
+    the identity).
+
+    Returns
+    -------
+    (Identity, dict)
+        ``model_id`` ``embedded:e5-small-newsmtsc@<sha12>``; content: the artefact's full
+        sha256; settings: ``runtime`` (resolved), ``quantized`` (int8 only on CPU),
+        ``device`` (resolved) and ``batch_size``; the artefact's ``metadata.json`` with
+        ``runtime`` and ``quantized`` added.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    artifact = Path(artifact)
+    metadata_path = artifact / "metadata.json"
+    if not metadata_path.is_file():
+        raise InputError(f"{metadata_path}: the trained artefact is missing (expected metadata.json, adapter/, head.safetensors)")
+    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    runtime, device = resolve_runtime(runtime, device)
+    quantized = bool(quantize) and device == "cpu"
+    metadata.update(runtime=runtime, quantized=quantized)
+    digest = artifact_digest(artifact)
+    identity = Identity(
+        model_id=f"embedded:{MODEL_NAME}@{digest[:12]}",
+        content=f"embedded:{digest}",
+        settings={"runtime": runtime, "quantized": quantized, "device": device, "batch_size": batch_size},
+    )
+    return identity, metadata
+
+
+def load_torch_model(artifact, metadata: dict, cache=None):
+    """The fp32 torch model of an artefact: (encoder with the LoRA merged, head, tokenizer), in eval mode.
+
+    ``metadata`` is the artefact's (its hyper-parameters shape the head); ``cache`` is where
+    the derived base weights live (:func:`analysis.classifiers.e5.derive_base`).
+    """
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoTokenizer, BertModel
+
+    from . import e5
+
+    base_dir = e5.derive_base(cache)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    encoder = BertModel.from_pretrained(base_dir, add_pooling_layer=False)
+    encoder = PeftModel.from_pretrained(encoder, Path(artifact) / "adapter").merge_and_unload()
+    hyper = metadata["hyperparameters"]
+    head = build_head(encoder.config.hidden_size, hyper.get("dropout", 0.1), hyper.get("sentence_features", True))
+    head.load_state_dict(load_file(Path(artifact) / "head.safetensors"))
+    return encoder.eval(), head.eval(), tokenizer
+
+
+def build_scorer(encoder, head):
+    """Encoder, head and softmax as one ``torch.nn.Module`` (what the onnx runtime exports).
+
+    ``forward(input_ids, attention_mask, span_mask, span_row)`` (the arrays of
+    :meth:`Encoding.collate_arrays`, as tensors) returns the stance probabilities
+    (mentions x 3) and the tone probabilities (rows x 3).
+    """
+    nn = _torch().nn
+
+    class Scorer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+            self.head = head
+
+        def forward(self, input_ids, attention_mask, span_mask, span_row):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            stance, tone = self.head(hidden, attention_mask, span_mask, span_row)
+            return stance.softmax(-1), tone.softmax(-1)
+
+    return Scorer().eval()
+
+
+class TorchForward:
+    """The torch runtime: :func:`build_scorer` under ``inference_mode``, numpy arrays in and out.
+
+    Attributes
+    ----------
+    encoder, head : torch modules (the encoder possibly int8-quantised)
+    device : str
+    """
+
+    def __init__(self, encoder, head, device: str = "cpu"):
+        self.encoder = encoder.to(device)
+        self.head = head.to(device)
+        self.scorer = build_scorer(self.encoder, self.head)
+        self.device = device
+
+    def __call__(self, input_ids, attention_mask, span_mask, span_row):
+        torch = _torch()
+        tensors = [torch.from_numpy(a).to(self.device) for a in (input_ids, attention_mask, span_mask, span_row)]
+        with torch.inference_mode():
+            stance, tone = self.scorer(*tensors)
+        return stance.float().cpu().numpy(), tone.float().cpu().numpy()
 
 
 class EmbeddedClassifier(MentionClassifier):
     """Offline multilingual stance classifier (e5-small + LoRA + target-aware head).
 
     Use :func:`analysis.load_classifier` (``"embedded"``) or :meth:`load`.
+
+    Parameters
+    ----------
+    model : callable
+        ``model(input_ids, attention_mask, span_mask, span_row) -> (stance, tone)``
+        probabilities (numpy): a :class:`TorchForward` or an
+        :class:`~analysis.classifiers.onnx_runtime.OnnxForward`.
+    encoding : Encoding
+    metadata, model_id, batch_size
+        As stated by :func:`describe_embedded`.
+    runtime : {"onnx", "torch"}
+    quantized : bool
+        Whether ``model`` scales its int8 activations per pass; such a model reads one
+        sentence (window) per pass so that no score depends on the rest of the batch.
 
     Attributes
     ----------
@@ -211,18 +381,22 @@ class EmbeddedClassifier(MentionClassifier):
     classes_ = CLASSES
 
     def __init__(
-        self, encoder, head, tokenizer, *, metadata=None, model_id="embedded", batch_size=32, device="cpu", quantized=False
+        self, model, encoding, *, metadata=None, model_id="embedded", batch_size=32, runtime="torch", quantized=False
     ):
         super().__init__(model_id, metadata)
-        self.quantized = bool(quantized)
-        self.encoder = encoder.eval()
-        self.head = head.eval()
-        self.encoding = Encoding(tokenizer, encoder.config.max_position_embeddings)
+        self.model = model
+        self.encoding = encoding
         self.batch_size = int(batch_size)
-        self.device = device
+        self.runtime = runtime
+        self.quantized = bool(quantized)
+
+    @property
+    def encoder(self):
+        """The torch encoder (torch runtime only)."""
+        return self.model.encoder
 
     @classmethod
-    def load(cls, *, artifact=ARTIFACT_DIR, batch_size=32, device="auto", quantize=False, cache=None):
+    def load(cls, *, artifact=ARTIFACT_DIR, batch_size=32, device="auto", quantize=False, runtime="auto", cache=None):
         """Build the classifier from the bundled base and the trained artefact.
 
         Parameters
@@ -230,56 +404,46 @@ class EmbeddedClassifier(MentionClassifier):
         artifact : path
             Folder holding ``adapter/`` (LoRA), ``head.safetensors`` and ``metadata.json``.
         batch_size : int
-            Sentences per encoder pass when not quantised (the int8 model reads one
-            sentence per pass, so that no score depends on the rest of the batch).
+            Sentences per encoder pass, sentences of similar length together (the int8
+            model reads one sentence per pass, so that no score depends on the rest of
+            the batch).
         device : {"auto", "cpu", "cuda"}
         quantize : bool
-            On CPU, run the encoder's Linear layers with dynamic int8 quantisation: faster,
-            but it costs this model about 0.04 dev macro-F1 (both figures are in the
-            metadata), so the default is fp32.
+            On CPU, run the encoder's matrix products in int8 (dynamic quantisation):
+            faster, but less accurate (the figures are in the README), so the default is fp32.
+        runtime : {"auto", "onnx", "torch"}
+            ``"onnx"``: ONNX Runtime on the CPU, exported at first use into ``cache``
+            (:mod:`~analysis.classifiers.onnx_runtime`); ``"torch"``: PyTorch; ``"auto"``
+            (default): onnx, or torch when ``device`` asks for CUDA.
         cache : path, optional
-            Where the derived base weights live (default: the user cache).
+            Where the derived base weights and the ONNX exports live (default: the user cache).
         """
-        torch = _torch()
-        from peft import PeftModel
-        from safetensors.torch import load_file
-        from transformers import AutoTokenizer, BertModel
-
-        from . import e5
-        from .base import resolve_device
-
-        artifact = Path(artifact)
-        metadata_path = artifact / "metadata.json"
-        if not metadata_path.is_file():
-            raise FileNotFoundError(f"{metadata_path}: the trained artefact is missing")
-        metadata = json.loads(metadata_path.read_text())
-        base_dir = e5.derive_base(cache)
-        tokenizer = AutoTokenizer.from_pretrained(base_dir)
-        encoder = BertModel.from_pretrained(base_dir, add_pooling_layer=False)
-        encoder = PeftModel.from_pretrained(encoder, artifact / "adapter").merge_and_unload()
-        hyper = metadata["hyperparameters"]
-        head = build_head(encoder.config.hidden_size, hyper.get("dropout", 0.1), hyper.get("sentence_features", True))
-        head.load_state_dict(load_file(artifact / "head.safetensors"))
-        device = resolve_device(device)
-        if quantize and device == "cpu":
-            encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)  # no fp32 copy: -450 MB peak
-        encoder.to(device)
-        head.to(device)
-        model_id = f"embedded:e5-small-newsmtsc@{artifact_digest(artifact)[:12]}"
-        quantized = bool(quantize and device == "cpu")
-        metadata["quantized"] = quantized
-        return cls(
-            encoder, head, tokenizer, metadata=metadata, model_id=model_id, batch_size=batch_size, device=device,
-            quantized=quantized,
+        identity, metadata = describe_embedded(
+            artifact=artifact, batch_size=batch_size, device=device, quantize=quantize, runtime=runtime
         )
+        settings = identity.settings
+        if settings["runtime"] == "onnx":
+            from .onnx_runtime import load_onnx
+
+            model, encoding = load_onnx(artifact, metadata, quantized=settings["quantized"], cache=cache)
+        else:
+            encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
+            if settings["quantized"]:  # in place, no fp32 copy: -450 MB peak
+                torch = _torch()
+                encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+            model = TorchForward(encoder, head, settings["device"])
+            encoding = Encoding(tokenizer, encoder.config.max_position_embeddings)
+        clf = cls(
+            model, encoding, metadata=metadata, model_id=identity.model_id, batch_size=batch_size,
+            runtime=settings["runtime"], quantized=settings["quantized"],
+        )
+        clf.identity = identity
+        return clf
 
     def _forward(self, rows):
-        torch = _torch()
-        ids, att, span, span_row, keys = self.encoding.collate(rows)
-        with torch.inference_mode():
-            hidden = self.encoder(input_ids=ids.to(self.device), attention_mask=att.to(self.device)).last_hidden_state
-            stance, tone = self.head(hidden, att.to(self.device), span.to(self.device), span_row.to(self.device))
-            return stance.softmax(-1).float().cpu().numpy(), tone.softmax(-1).float().cpu().numpy(), keys
+        *arrays, keys = self.encoding.collate_arrays(rows)
+        stance, tone = self.model(*arrays)
+        return stance, tone, keys
 
     def _run(self, sentences, spans_per_sentence):
         """Stance probabilities per (sentence, mention) and tone per sentence."""
@@ -291,18 +455,23 @@ class EmbeddedClassifier(MentionClassifier):
         jobs.sort(key=lambda job: job[0])
         stance = [np.zeros((len(s), len(CLASSES))) for s in spans_per_sentence]
         tone = np.zeros((len(sentences), len(CLASSES)))
-        from ..cache import progress_bar  # stderr / Jupyter widget; silent for short loops
+        from ..progress import progress_bar  # stderr / Jupyter widget; silent for short loops
 
         # Dynamic int8 quantisation scales activations over the whole pass, so the quantised
         # model reads one sentence (window) per pass: a sentence's probabilities then never
-        # depend on what else is being scored. Otherwise: batches of at most batch_size rows
-        # and batch_size x 64 padded tokens, so the attention's memory stays bounded.
+        # depend on what else is being scored. Otherwise: batches of sentences of similar
+        # length (jobs are sorted), at most batch_size rows and batch_size x 64 padded tokens,
+        # and mentions x padded tokens at most 4 times that (the head holds each mention's
+        # row), so the memory of a pass stays bounded.
         rows_per_pass = 1 if self.quantized else self.batch_size
         budget = self.batch_size * 64
         bounds, lo = [], 0
         while lo < len(jobs):
-            hi = lo + 1
+            hi, mentions = lo + 1, len(jobs[lo][3])
             while hi < len(jobs) and hi - lo < rows_per_pass and (hi - lo + 1) * jobs[hi][0] <= budget:
+                if (mentions + len(jobs[hi][3])) * jobs[hi][0] > 4 * budget:
+                    break
+                mentions += len(jobs[hi][3])
                 hi += 1
             bounds.append((lo, hi))
             lo = hi
@@ -333,7 +502,7 @@ class EmbeddedClassifier(MentionClassifier):
         Returns
         -------
         ndarray of shape (n, 3), columns in ``classes_`` order. Mentions that share a
-        sentence share one encoder pass.
+        sentence share one encoder pass; a (sentence, span) pair that repeats is read once.
         """
         if len(sentences) != len(spans):
             raise ValueError(f"{len(sentences)} sentences but {len(spans)} spans")
@@ -341,16 +510,16 @@ class EmbeddedClassifier(MentionClassifier):
             return np.zeros((0, len(CLASSES)))
         unique: dict[str, int] = {}
         where = []
-        groups: list[list[tuple[int, int]]] = []
+        groups: list[dict[tuple[int, int], int]] = []  # per sentence: its distinct spans, in order
         for sentence, (start, end) in zip(sentences, spans):
             if not 0 <= start < end <= len(sentence):
                 raise ValueError(f"span ({start}, {end}) is not inside a sentence of {len(sentence)} characters")
             i = unique.setdefault(sentence, len(unique))
             if i == len(groups):
-                groups.append([])
-            where.append((i, len(groups[i])))
-            groups[i].append((int(start), int(end)))
-        stance, _ = self._run(list(unique), groups)
+                groups.append({})
+            span = (int(start), int(end))
+            where.append((i, groups[i].setdefault(span, len(groups[i]))))
+        stance, _ = self._run(list(unique), [list(group) for group in groups])
         return np.stack([stance[i][j] for i, j in where])
 
     def predict_sentiment(self, texts: Sequence[str]) -> np.ndarray:

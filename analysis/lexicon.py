@@ -1,11 +1,12 @@
-"""Actor lexicon and mention finder: which paragraph x actor pairs exist at all.
+"""The actor lexicon: its YAML schema, loading and validation, and compiled matchers.
 
-Stance is only scored where an actor is actually referred to. This module
-loads the actor lexicon (a YAML file; the default one ships inside the package
-at ``analysis/data/actors.yaml`` and documents every matching choice) and finds
-the mentions of each actor in a paragraph table.
+The default lexicon ships inside the package at ``analysis/data/actors.yaml``
+and documents every matching choice; a user file extends it or replaces it
+(:func:`load_actors`). Errors name the file, line, actor and field; YAML line
+numbers are tracked while loading.
 
-Matching rules (details and per-alias choices are documented in the YAML):
+Matching rules (details and per-alias choices are documented in the YAML;
+:func:`analysis.mentions.find_mentions` applies them):
 
 * Every actor is matched **on its own**: one compiled regular expression per
   actor (and paragraph language). Adding an actor, or aliases of another actor,
@@ -29,14 +30,16 @@ Matching rules (details and per-alias choices are documented in the YAML):
 * ``lang`` restricts an alias to paragraphs in those languages (e.g. Spanish
   ``china`` the adjective); aliases without ``lang`` apply to every paragraph,
   and a paragraph without a language gets every alias.
+
+Actor names are case-sensitive: a user file declaring ``russia`` beside the
+default ``Russia`` makes a second actor, with a ``UserWarning`` naming the file,
+line and both names.
 """
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import functools
-import math
 import os
 import re
 import warnings
@@ -44,31 +47,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import regex
 import yaml
 
 from .errors import InputError
+from .text import CJK_CLASS, HAS_CJK
 
-__all__ = [
-    "MENTION_COLUMNS",
-    "DEFAULT_ACTORS_PATH",
-    "Alias",
-    "Lexicon",
-    "load_actors",
-    "find_mentions",
-    "sentence_spans",
-]
-
-#: Columns of the mentions table, in order.
-MENTION_COLUMNS = (
-    "doc_id", "para_id", "actor", "surface", "start", "end",
-    "sentence_id", "sentence", "sentence_start",
-)
-_MENTION_DTYPES = {
-    "doc_id": "str", "para_id": "int64", "actor": "str", "surface": "str", "start": "int64",
-    "end": "int64", "sentence_id": "int64", "sentence": "str", "sentence_start": "int64",
-}
+__all__ = ["DEFAULT_ACTORS_PATH", "Alias", "Lexicon", "Matcher", "load_actors"]
 
 #: The default lexicon shipped with the package.
 DEFAULT_ACTORS_PATH = Path(__file__).resolve().parent / "data" / "actors.yaml"
@@ -85,12 +70,10 @@ _TOP_KEYS = ("schema_version", "extends", "actors", "compounds", "notes")
 _ACTOR_NAME = re.compile(r"^[^\W\d][\w .'’-]{0,63}$")
 _LANG = re.compile(r"^[a-z]{2,3}$")
 
-# Scripts written without spaces: aliases containing these match without boundaries,
+# Aliases containing characters of scripts written without spaces match without boundaries,
 # and these characters do not count as "word" characters for the boundary of Latin aliases.
-_CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
-_HAS_CJK = regex.compile(f"[{_CJK_CLASS}]")
-_LEFT = rf"(?<![^\W{_CJK_CLASS}])"
-_RIGHT = rf"(?![^\W{_CJK_CLASS}])"
+_LEFT = rf"(?<![^\W{CJK_CLASS}])"
+_RIGHT = rf"(?![^\W{CJK_CLASS}])"
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -135,18 +118,33 @@ class Alias:
         """Whether the alias needs word boundaries (``auto``: unless it contains CJK characters)."""
         if self.boundary != "auto":
             return self.boundary == "word"
-        return not _HAS_CJK.search(self.text if self.text is not None else self.pattern)
+        return not HAS_CJK.search(self.text if self.text is not None else self.pattern)
 
     def applies_to(self, lang: str | None) -> bool:
+        """Whether the alias is used in paragraphs of language ``lang`` (``None``: every alias)."""
         return self.langs is None or not lang or lang in self.langs
 
 
 @dataclasses.dataclass(frozen=True)
-class _Matcher:
+class Matcher:
+    """One actor's aliases for one paragraph language, compiled (:meth:`Lexicon.matcher`)."""
+
     full: Any  # compiled regex with one named group per alias
     unconditional: Any | None  # same without ``only_after`` aliases (None if there are none)
     aliases: tuple[Alias, ...]
     after: tuple[tuple[Any, ...], ...]  # compiled only_after patterns per alias
+
+    @staticmethod
+    def alias_index(match: Any) -> int:
+        """Index in :attr:`aliases` of the alias that made ``match`` (a match of :attr:`full`)."""
+        name = match.lastgroup
+        if name and name.startswith("_a") and name[2:].isdigit() and match.group(name) is not None:
+            # lastgroup is the last *closed* group; our wrapper group closes after any inner one
+            return int(name[2:])
+        for key, val in match.groupdict().items():  # pragma: no cover - defensive
+            if key.startswith("_a") and key[2:].isdigit() and val is not None:
+                return int(key[2:])
+        raise RuntimeError("no alias group matched")  # pragma: no cover
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,7 +202,8 @@ class Lexicon:
             pf = self._cache[key] = regex.compile("|".join(parts), regex.V0 | regex.IGNORECASE) if parts else None
         return pf
 
-    def matcher(self, actor: str, lang: str | None) -> _Matcher:
+    def matcher(self, actor: str, lang: str | None) -> Matcher:
+        """The compiled aliases of ``actor`` that apply to paragraphs in ``lang`` (cached)."""
         key = (actor, lang or "")
         m = self._cache.get(key)
         if m is None:
@@ -214,7 +213,7 @@ class Lexicon:
         return m
 
 
-def _compile_matcher(aliases: tuple[Alias, ...]) -> _Matcher:
+def _compile_matcher(aliases: tuple[Alias, ...]) -> Matcher:
     def build(items: Sequence[tuple[int, Alias]]) -> Any:
         if not items:
             return None
@@ -226,7 +225,7 @@ def _compile_matcher(aliases: tuple[Alias, ...]) -> _Matcher:
     has_cond = any(a.only_after for a in aliases)
     uncond = build([(i, a) for i, a in indexed if not a.only_after]) if has_cond else None
     after = tuple(tuple(regex.compile(p, regex.IGNORECASE) for p in a.only_after) for a in aliases)
-    return _Matcher(full, uncond, aliases, after)
+    return Matcher(full, uncond, aliases, after)
 
 
 def load_actors(path: str | os.PathLike[str] | None = None) -> Lexicon:
@@ -378,11 +377,20 @@ def _build(spec: _LineDict, where: str, base: Lexicon | None) -> Lexicon:
 
     aliases: dict[str, list[Alias]] = {k: list(v) for k, v in (base.aliases.items() if base else ())}
     descriptions: dict[str, str] = dict(base.descriptions) if base else {}
+    by_folded = {name.casefold(): name for name in aliases}
     for name, body in actors_spec.items():
         loc = f"{where}:{_line(actors_spec, name)}"
         if not isinstance(name, str) or not _ACTOR_NAME.match(name):
             raise InputError(
                 f"{loc}: invalid actor name {name!r} (a name starting with a letter, up to 64 characters)"
+            )
+        namesake = by_folded.setdefault(name.casefold(), name)
+        if namesake != name and name not in aliases:
+            warnings.warn(
+                f"{loc}: actor {name!r} differs from actor {namesake!r} only in case, so it is a second "
+                f"actor; write {namesake!r} to extend that one",
+                UserWarning,
+                stacklevel=3,  # the caller of load_actors
             )
         if not isinstance(body, dict):
             raise InputError(f"{loc}: actor {name!r} must be a mapping with an 'aliases' list")
@@ -540,317 +548,3 @@ def _parse_alias(item: Any, where: str, line: str, what: str, compound: bool) ->
     # the assembled alias (with lookarounds and boundaries) must compile too
     _check_regex(alias.regex_source(), loc, "regex" if not has_text else "text")
     return alias, targets
-
-
-# --------------------------------------------------------------------------- sentences
-
-
-_PYSBD_MAX_CHARS = 20_000
-# a character after which pysbd might end a sentence, followed by more text
-_INNER_BOUNDARY = regex.compile(r"[.!?…。！？；\n\r\v\f\x1c-\x1e\x85\u2028\u2029].*\S", regex.DOTALL)
-_FALLBACK_SENT = regex.compile(
-    r"\S.*?(?:[.!?…]+[\"'»”’)\]]*(?=\s)|[。！？]+[」』”’）]*|$)", regex.DOTALL
-)
-
-
-@functools.lru_cache(maxsize=None)
-def _segmenter(lang: str) -> Any:
-    import pysbd
-
-    return pysbd.Segmenter(language=lang, clean=False)
-
-
-def _pysbd_lang(lang: str | None) -> str:
-    from pysbd.languages import LANGUAGE_CODES
-
-    if lang in LANGUAGE_CODES:
-        return lang
-    if lang in ("uk", "be"):  # Cyrillic, same abbreviation conventions as Russian
-        return "ru"
-    return "en"
-
-
-def _regex_spans(text: str) -> list[tuple[int, int]]:
-    spans = []
-    for m in _FALLBACK_SENT.finditer(text):
-        s, e = m.start(), m.end()
-        while e > s and text[e - 1].isspace():
-            e -= 1
-        if e > s:
-            spans.append((s, e))
-    return spans
-
-
-def sentence_spans(text: str, lang: str | None = None) -> list[tuple[int, int]]:
-    """Sentence (start, end) character offsets in ``text``, without surrounding whitespace.
-
-    Uses pysbd for ``lang`` (Ukrainian uses the Russian rules, other languages
-    pysbd lacks the English ones). The pysbd sentences are located in the text
-    again, so offsets are exact; if pysbd fails or alters the text, a simple
-    punctuation-based splitter is used instead. Never raises.
-    """
-    if not text or text.isspace():
-        return []
-    stripped = text.strip()
-    if not _INNER_BOUNDARY.search(stripped):  # no possible boundary inside: one sentence
-        start = text.index(stripped[0])
-        return [(start, start + len(stripped))]
-    return list(_cached_spans(text, lang))
-
-
-@functools.lru_cache(maxsize=4096)
-def _cached_spans(text: str, lang: str | None) -> tuple[tuple[int, int], ...]:
-    quick = _regex_spans(text)
-    if not _questionable(text, quick):
-        return tuple(quick)
-    return tuple(_split(text, lang))
-
-
-def _questionable(text: str, spans: list[tuple[int, int]]) -> bool:
-    """Whether pysbd could split ``text`` differently from the punctuation splitter.
-
-    The simple splitter ends a sentence at . ! ? … (plus closing quotes) before
-    whitespace, and after 。！？. Its result is kept when every boundary is plain:
-    the next sentence starts with an uppercase letter, a quote or a CJK character,
-    and a boundary made by '.' does not follow an abbreviation-like word (up to 2
-    letters, a number, an inner dot, or a listed abbreviation: "M.", "Dr.",
-    "U.S.", "3.", "etc."). Anything else (and any line break inside the
-    paragraph) is left to pysbd. On the seed, its translations and 3,000
-    synthetic paragraphs the result is identical to pysbd's (checked in tests).
-    """
-    if len(spans) <= 1:
-        return bool(_OTHER_BREAK.search(text))
-    if _OTHER_BREAK.search(text):
-        return True
-    for (_, end), (nxt, _) in zip(spans, spans[1:]):
-        first = text[nxt]
-        if not (first.isupper() or first in _OPENERS or _HAS_CJK.match(first)):
-            return True
-        seg = text[:end].rstrip(_CLOSERS)
-        if seg.endswith(".") and not seg.endswith(".."):
-            token = _LAST_TOKEN.search(seg[:-1])
-            chunk = token.group().strip(_CLOSERS + "".join(_OPENERS)) if token else ""
-            word = _LAST_WORD.search(chunk)
-            if "." in chunk or word is None or len(word.group()) <= 2 or word.group().casefold() in _ABBREVIATIONS:
-                return True
-    return False
-
-
-_OPENERS = set("\"'«“‘(„[¿¡")
-_CLOSERS = "\"'»”’“)]"
-_LAST_TOKEN = regex.compile(r"\S+$")
-_LAST_WORD = regex.compile(r"\p{L}+$")
-_OTHER_BREAK = regex.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
-_ABBREVIATIONS = frozenset(
-    "etc approx env cf resp bzw usw vgl ggf sog vs jr sr dept gen gov sen rep prof capt lieut sgt "
-    "col maj cmdr adm mme mlle mgr avv dott sig sra srta ing lic art fig vol no nr tel str mrs inc ltd "
-    "corp mio mrd bd av ave blvd abs ca env dir pres univ".split()
-)
-
-
-def _split(text: str, lang: str | None) -> list[tuple[int, int]]:
-    if len(text) <= _PYSBD_MAX_CHARS:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                parts = _segmenter(_pysbd_lang(lang)).segment(text)
-            spans = []
-            cursor = 0
-            for part in parts:
-                s = part.strip()
-                if not s:
-                    continue
-                i = text.find(s, cursor)
-                if i < 0:
-                    raise ValueError("segment not found")
-                spans.append((i, i + len(s)))
-                cursor = i + len(s)
-            if spans:
-                return spans
-        except Exception:  # noqa: BLE001 - pysbd can fail on odd input; fall back
-            pass
-    return _regex_spans(text)
-
-
-# --------------------------------------------------------------------------- mentions
-
-
-def _resolve_lexicon(actors: Any) -> Lexicon:
-    if actors is None:
-        return load_actors()
-    if isinstance(actors, Lexicon):
-        return actors
-    if isinstance(actors, (str, os.PathLike)):
-        return load_actors(actors)
-    if isinstance(actors, Iterable):
-        return load_actors().select(actors)
-    raise InputError(
-        f"actors must be None, a Lexicon, a YAML path or a list of actor names, got {type(actors).__name__}"
-    )
-
-
-def _cell(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return None
-    return value
-
-
-def find_mentions(paragraphs: pd.DataFrame, actors: Lexicon | str | os.PathLike[str] | Sequence[str] | None = None) -> pd.DataFrame:
-    """Find every mention of every actor in a paragraph table.
-
-    Parameters
-    ----------
-    paragraphs
-        Paragraph table (see :func:`analysis.read_articles`); needs ``doc_id``,
-        ``para_id`` and ``text``; ``lang`` (ISO 639-1) is used when present to
-        pick language-specific aliases and the sentence splitter (a missing,
-        empty or ``"und"`` language gets every alias).
-    actors
-        ``None`` for the default lexicon, a :class:`Lexicon` from
-        :func:`load_actors`, the path of a user YAML file (extending the
-        default), or a list of default actor names to keep.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per mention, ordered by document (input order), ``para_id``,
-        ``start`` and lexicon actor order, with columns
-
-        ``doc_id`` (str), ``para_id`` (int)
-            the paragraph;
-        ``actor`` (str)
-            actor name from the lexicon;
-        ``surface`` (str)
-            the matched text, ``text[start:end]``;
-        ``start``, ``end`` (int)
-            character offsets into the paragraph text, ``end`` exclusive;
-        ``sentence_id`` (int)
-            0-based index of the sentence holding the mention in the paragraph;
-        ``sentence`` (str)
-            that sentence, ``text[sentence_start:sentence_start + len(sentence)]``
-            (extended to cover the mention if the splitter cut through it);
-        ``sentence_start`` (int)
-            offset of the sentence in the paragraph, so the mention is at
-            ``start - sentence_start`` .. ``end - sentence_start`` in ``sentence``.
-
-        A paragraph x actor pair without a mention has no row. Each actor is
-        matched independently of the others (a compound like ``sino-russe``
-        gives one row per actor with the same span).
-
-    Raises
-    ------
-    InputError
-        ``paragraphs`` is not a DataFrame or lacks a required column, or the
-        lexicon cannot be loaded.
-    """
-    if not isinstance(paragraphs, pd.DataFrame):
-        raise InputError(f"paragraphs must be a pandas DataFrame, got {type(paragraphs).__name__}")
-    missing = [c for c in ("doc_id", "para_id", "text") if c not in paragraphs.columns]
-    if missing:
-        raise InputError(f"paragraph table lacks column(s) {', '.join(missing)}")
-    lex = _resolve_lexicon(actors)
-    names = lex.actors
-
-    doc_ids = [_cell(v) for v in paragraphs["doc_id"].tolist()]
-    try:
-        para_ids = [int(v) for v in paragraphs["para_id"].tolist()]
-    except (TypeError, ValueError):
-        raise InputError("paragraph table: column 'para_id' must hold integers") from None
-    texts = [v if isinstance(v, str) else "" for v in paragraphs["text"].tolist()]
-    langs = (
-        [v if isinstance(v, str) and v and v != "und" else None for v in paragraphs["lang"].tolist()]
-        if "lang" in paragraphs.columns else [None] * len(texts)
-    )
-
-    # process documents in order of first appearance, paragraphs by para_id (stable)
-    first_seen: dict[Any, int] = {}
-    for d in doc_ids:
-        first_seen.setdefault(d, len(first_seen))
-    order = sorted(range(len(texts)), key=lambda i: (first_seen[doc_ids[i]], para_ids[i]))
-
-    cols: dict[str, list] = {c: [] for c in MENTION_COLUMNS}
-    seen: dict[tuple[Any, str], set[str]] = {}  # (doc, actor) -> surfaces found so far, for only_after
-    for i in order:
-        text = texts[i]
-        if not text:
-            continue
-        lang, doc = langs[i], doc_ids[i]
-        prefilter = lex.prefilter(lang)
-        if prefilter is None:
-            continue
-        candidates = [mt.start() for mt in prefilter.finditer(text, overlapped=True)]
-        if not candidates:
-            continue
-        found: list[tuple[int, int, int, str]] = []  # start, actor index, end, surface
-        for a_idx, actor in enumerate(names):
-            m = lex.matcher(actor, lang)
-            if m.full is None:
-                continue
-            surfaces = seen.setdefault((doc, actor), set())
-            for s, e in _scan(m, text, candidates, surfaces):
-                found.append((s, a_idx, e, text[s:e]))
-        if not found:
-            continue
-        found.sort()
-        spans = sentence_spans(text, lang)
-        starts = [s for s, _ in spans]
-        doc_str = "" if doc is None else str(doc)
-        for s, a_idx, e, surface in found:
-            k = max(bisect.bisect_right(starts, s) - 1, 0)
-            if spans:
-                ss, se = spans[k]
-                ss, se = min(ss, s), max(se, e)
-            else:
-                ss, se = s, e
-            cols["doc_id"].append(doc_str)
-            cols["para_id"].append(para_ids[i])
-            cols["actor"].append(names[a_idx])
-            cols["surface"].append(surface)
-            cols["start"].append(s)
-            cols["end"].append(e)
-            cols["sentence_id"].append(k)
-            cols["sentence"].append(text[ss:se])
-            cols["sentence_start"].append(ss)
-    return pd.DataFrame({c: pd.Series(cols[c], dtype=_MENTION_DTYPES[c]) for c in MENTION_COLUMNS})
-
-
-def _scan(m: _Matcher, text: str, candidates: list[int], surfaces: set[str]) -> list[tuple[int, int]]:
-    """Leftmost-longest, non-overlapping matches of one actor; applies ``only_after``.
-
-    ``candidates`` (ascending) includes every position where an alias of this
-    actor can start; the result equals a left-to-right search with ``m.full``.
-    """
-    out = []
-    last_end = 0
-    for pos in candidates:
-        if pos < last_end:
-            continue
-        mt = m.full.match(text, pos)
-        if mt is None:
-            continue
-        s, e = mt.span()
-        idx = _alias_index(mt)
-        if m.aliases[idx].only_after and not any(
-            p.fullmatch(prev) for p in m.after[idx] for prev in surfaces
-        ):
-            alt = m.unconditional.match(text, pos) if m.unconditional is not None else None
-            if alt is None:
-                continue
-            s, e = alt.span()
-        if e <= s:  # defensive: aliases never match the empty string
-            continue
-        out.append((s, e))
-        surfaces.add(text[s:e])
-        last_end = e
-    return out
-
-
-def _alias_index(mt: Any) -> int:
-    name = mt.lastgroup
-    if name and name.startswith("_a") and name[2:].isdigit() and mt.group(name) is not None:
-        # lastgroup is the last *closed* group; our wrapper group closes after any inner one
-        return int(name[2:])
-    for key, val in mt.groupdict().items():  # pragma: no cover - defensive
-        if key.startswith("_a") and key[2:].isdigit() and val is not None:
-            return int(key[2:])
-    raise RuntimeError("no alias group matched")  # pragma: no cover

@@ -1,9 +1,10 @@
 """Tiny randomly initialised transformers models, built locally.
 
-Used by the tests and the benchmarks to exercise :mod:`analysis.classifiers.hf`
-without any download: a BERT-shaped sequence classifier with a WordPiece
-vocabulary built from a few sentences, saved with ``save_pretrained`` so
-that it loads exactly like a hub model from a local directory.  The weights
+Test-only (``benchmarks/run.py`` puts ``tests/`` on ``sys.path`` to use it too):
+exercises :mod:`analysis.classifiers.hf` without any download.  A BERT-shaped
+sequence classifier with a WordPiece vocabulary built from a few sentences,
+saved with ``save_pretrained`` so that it loads exactly like a hub model from
+a local directory.  The weights
 are random (seeded), so the *scores* are meaningless; only the plumbing is
 real.
 """

@@ -1,25 +1,22 @@
-"""Tests for analysis.actors: lexicon loading/validation and the mention finder."""
+"""Tests for analysis.mentions: finding actor mentions in a paragraph table."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_text import LANGS, PIECES, TEXTS
 
-from analysis.actors import (
-    DEFAULT_ACTORS_PATH,
-    MENTION_COLUMNS,
-    find_mentions,
-    load_actors,
-    sentence_spans,
-)
 from analysis.errors import InputError
-from analysis.paths import DATA_DIR, GOLD_DIR, PROJECT_ROOT
+from analysis.lexicon import load_actors
+from analysis.mentions import MAX_SENTENCE_CHARS, find_mentions
+from analysis.paths import DATA_DIR, GOLD_DIR
+from analysis.schema import MENTIONS
 
+MENTION_COLUMNS = tuple(MENTIONS)
 GOLD_MENTIONS = GOLD_DIR / "ttn-fr-56.mentions.csv"
 GOLD_STANCE = GOLD_DIR / "ttn-fr-56.stance.csv"
 TRANSLATIONS = DATA_DIR / "translations"
@@ -32,7 +29,7 @@ def paras(*texts: str, lang: str | None = "fr", doc_id: str = "d1") -> pd.DataFr
         {
             "doc_id": [doc_id] * len(texts),
             "para_id": list(range(len(texts))),
-            "text": list(texts),
+            "text": pd.Series(list(texts), dtype=object),
             "is_title": [i == 0 for i in range(len(texts))],
             "lang": [lang] * len(texts),
             "source": ["test.txt"] * len(texts),
@@ -292,139 +289,13 @@ def test_actor_subset():
     assert list(m["actor"]) == ["China"]
 
 
-# --------------------------------------------------------------------------- lexicon files
-
-
-def test_default_lexicon():
-    lex = load_actors()
-    assert lex.actors == ("Russia", "China", "West")
-    assert str(DEFAULT_ACTORS_PATH) in lex.sources
-    assert DEFAULT_ACTORS_PATH.is_file()
-
-
-def _write(tmp_path: Path, body: str, name: str = "actors.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return path
-
-
-def test_example_user_file_adds_ukraine():
-    lex = load_actors(EXAMPLE_YAML)
-    assert lex.actors == ("Russia", "China", "West", "Ukraine")
-    m = find_mentions(paras("La guerre russo-ukrainienne ; Kyiv et Zelensky."), EXAMPLE_YAML)
-    assert ("Ukraine", "russo-ukrainienne") in set(zip(m["actor"], m["surface"]))
-    assert ("Russia", "russo") in set(zip(m["actor"], m["surface"]))
-
-
-def test_adding_actors_never_changes_other_actors(seed_path, tmp_path):
-    # added actors whose aliases overlap existing ones (longer and shorter)
-    extra = _write(tmp_path, """\
-        actors:
-          Media:
-            aliases: [Washington Post, "Poutine a", {regex: 'sino'}]
-          Europe:
-            aliases: [Union européenne, Europe, Bruxelles, {regex: 'occidental\\w*'}]
-        """)
-    texts = list(_seed_paragraphs(seed_path)["text"]) + [
-        "Le Washington Post et Washington ; l'Union européenne à Bruxelles.",
-        "Poutine a vu Xi ; les sino-américains.",
-    ]
-    p = paras(*texts)
-    base = find_mentions(p)
-    for actors in (extra, EXAMPLE_YAML):
-        ext = find_mentions(p, actors)
-        keep = ext[ext["actor"].isin(["Russia", "China", "West"])].reset_index(drop=True)
-        pd.testing.assert_frame_equal(keep, base)
-    assert len(find_mentions(p, extra).query("actor == 'Europe'")) >= 3
-
-
-def test_user_file_extends_replaces_and_standalone(tmp_path):
-    f = _write(tmp_path, """\
-        actors:
-          Russia:
-            replace: true
-            aliases: [Moscovie]
-        """)
-    assert found("Moscovie et Poutine", "fr", f) == {("Russia", "Moscovie")}
-    g = _write(tmp_path, """\
-        extends: none
-        actors:
-          Taiwan:
-            aliases: [{text: Taïwan, case: proper}, 台湾]
-        """, "alone.yaml")
-    assert load_actors(g).actors == ("Taiwan",)
-    assert found("Taïwan et Pékin ; 台湾", "fr", g) == {("Taiwan", "Taïwan"), ("Taiwan", "台湾")}
-
-
-@pytest.mark.parametrize(("body", "pattern"), [
-    ("actors:\n  Ukraine:\n    aliases: [Kyiv\n", r"actors\.yaml:\d+:\d+: invalid YAML"),
-    ("actors:\n  Ukraine:\n    aliases:\n      - {text: Kyiv, colour: blue}\n",
-     r"actors\.yaml:4: actor 'Ukraine', alias #1: unknown field 'colour'"),
-    ("actors:\n  Ukraine:\n    aliases:\n      - Kyiv\n      - {regex: 'Kyi(v'}\n",
-     r"actors\.yaml:5: actor 'Ukraine', alias #2: field 'regex': invalid regular expression"),
-    ("actors:\n  Ukraine:\n    aliases:\n      - {text: Kyiv, case: upper}\n",
-     r"actors\.yaml:4: actor 'Ukraine', alias #1: field 'case' must be one of"),
-    ("actors:\n  Ukraine:\n    aliases: []\n", r"actors\.yaml:3: actor 'Ukraine': field 'aliases' must be a non-empty list"),
-    ("actors:\n  Ukraine:\n    alias: [Kyiv]\n", r"actors\.yaml:3: actor 'Ukraine': unknown field 'alias'"),
-    ("actors:\n  Ukraine:\n    aliases:\n      - {text: Kyiv, regex: Kiev}\n", r"exactly one of the fields 'text' and 'regex'"),
-    ("actors:\n  Ukraine:\n    aliases:\n      - {regex: 'x?'}\n", r"matches the empty string"),
-    ("actors:\n  Ukraine:\n    aliases:\n      - {text: Kyiv, lang: French}\n", r"field 'lang'"),
-    ("compounds:\n  - {text: russo-ukrainien, actors: [Russia, Ukrain]}\n",
-     r"actors\.yaml:2: compound #1: field 'actors' names unknown actor 'Ukrain'"),
-    ("compounds:\n  - {text: russo-ukrainien}\n", r"compound #1: field 'actors'.*required"),
-    ("actor:\n  Ukraine: {}\n", r"actors\.yaml:1: unknown top-level field 'actor'"),
-    ("actors:\n  Ukraine:\n    aliases: [Kyiv]\n  Ukraine:\n    aliases: [Kiev]\n", r"actors\.yaml:.*line 4: duplicate key 'Ukraine'"),
-    ("- just\n- a list\n", r"must be a mapping"),
-    ("", r"is empty"),
-    ("extends: maybe\nactors: {}\n", r"actors\.yaml:1: field 'extends'"),
-    ("actors:\n  Ukraine:\n    aliases:\n      - {text: Kyiv, not_followed_by: '(['}\n", r"field 'not_followed_by'"),
-])
-def test_malformed_user_file(tmp_path, body, pattern):
-    path = _write(tmp_path, body)
-    with pytest.raises(InputError, match=pattern):
-        load_actors(path)
-
-
-def test_missing_and_binary_files(tmp_path):
-    with pytest.raises(InputError, match="not found"):
-        load_actors(tmp_path / "nope.yaml")
-    bad = tmp_path / "bin.yaml"
-    bad.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(InputError, match="UTF-8"):
-        load_actors(bad)
-
-
-# --------------------------------------------------------------------------- properties
-
-_LANGS = st.sampled_from(["fr", "en", "de", "es", "it", "ru", "uk", "zh", "ja", "xx", None])
-_PIECES = st.sampled_from([
-    "Russie", "Poutine", "Wang Yi", "Wang", "Xi", "Xi'an", "sino-russes", "中俄", "俄亥俄", "Запад", "США",
-    " ", ". ", "\n", "“", "”", "’", "-", "。", "!", "?", "Mr.", "U.S.", "e\u0301", "\u200b", "\U0001f600",
-])
-_TEXT = st.one_of(
-    st.text(max_size=200),
-    st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=40).map("".join),
-)
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(texts=st.lists(_TEXT, min_size=1, max_size=3), lang=_LANGS)
+@given(texts=st.lists(TEXTS, min_size=1, max_size=3), lang=LANGS)
 def test_property_any_unicode_never_crashes_and_offsets_are_exact(texts, lang):
     p = paras(*texts, lang=lang)
     m = find_mentions(p)
     assert tuple(m.columns) == MENTION_COLUMNS
     check_offsets(p, m)
-
-
-@settings(max_examples=150, deadline=None)
-@given(text=_TEXT, lang=_LANGS)
-def test_property_sentence_spans_exact(text, lang):
-    spans = sentence_spans(text, lang)
-    last = 0
-    for s, e in spans:
-        assert last <= s < e <= len(text)
-        assert text[s:e] == text[s:e].strip()
-        last = e
 
 
 def _naive_mentions(lex, text, lang):
@@ -439,7 +310,7 @@ def _naive_mentions(lex, text, lang):
             mt = m.full.search(text, pos)
             if mt is None:
                 break
-            idx = int(mt.lastgroup[2:])
+            idx = m.alias_index(mt)
             span = mt.span()
             if m.aliases[idx].only_after and not any(p.fullmatch(x) for p in m.after[idx] for x in seen):
                 alt = m.unconditional.match(text, mt.start()) if m.unconditional is not None else None
@@ -454,34 +325,11 @@ def _naive_mentions(lex, text, lang):
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=_TEXT, lang=_LANGS)
+@given(text=TEXTS, lang=LANGS)
 def test_property_prefilter_gives_same_result_as_plain_search(text, lang):
     lex = load_actors()
     m = find_mentions(paras(text, lang=lang), lex)
     assert set(zip(m["actor"], m["start"], m["end"])) == _naive_mentions(lex, text, lang)
-
-
-def test_fast_sentence_split_agrees_with_pysbd(seed_path):
-    from analysis import actors
-    from analysis.corpus import read_articles
-
-    files = [seed_path, *sorted(TRANSLATIONS.glob("*.txt"))]
-    p = read_articles(files)
-    extra = [
-        ("M. Poutine a parlé à Pékin. Le président Xi a répondu.", "fr"),
-        ("The U.S. said so. Then China replied.", "en"),
-        ("« Êtes-vous prêts ? » a-t-il demandé. Oui.", "fr"),
-        ("Dr. Wang Yi came. He left etc. and more.", "en"),
-        ("Путин заявил, что т.е. Запад неправ. Китай молчит.", "ru"),
-    ]
-    for text, lang in [*zip(p["text"], p["lang"]), *extra]:
-        assert actors.sentence_spans(text, lang) == actors._split(text, lang), text
-
-
-def test_named_groups_rejected(tmp_path):
-    path = _write(tmp_path, "actors:\n  X:\n    aliases:\n      - {regex: '(?P<n>Kyiv)'}\n")
-    with pytest.raises(InputError, match="named groups"):
-        load_actors(path)
 
 
 # --------------------------------------------------------------------------- CLI
@@ -503,12 +351,94 @@ def test_cli_mentions(tmp_path, seed_path):
 def test_cli_mentions_bad_actors_file(tmp_path, seed_path, capsys):
     from analysis.cli import main
 
-    bad = _write(tmp_path, "actors: [oops\n")
+    bad = tmp_path / "actors.yaml"
+    bad.write_text("actors: [oops\n", encoding="utf-8")
     out = tmp_path / "m.csv"
     assert main(["mentions", str(seed_path), "--actors", str(bad), "--out", str(out)]) == 2
     assert "error:" in capsys.readouterr().err
     assert not out.exists()
 
 
-def test_project_root_layout():
-    assert (PROJECT_ROOT / "analysis" / "data" / "actors.yaml").is_file()
+# --------------------------------------------------------------------------- long sentences
+
+
+def _distinct_sentences(m: pd.DataFrame) -> list[str]:
+    """The ``sentence`` objects of a mentions table, each once (rows may share one)."""
+    return list({id(s): s for s in m["sentence"]}.values())
+
+
+def test_mentions_of_one_sentence_share_its_text():
+    m = find_mentions(paras("Poutine et Xi Jinping à Pékin, loin de Moscou. Fin."))
+    assert len(m) == 4 and m["sentence"].nunique() == 1
+    assert len(_distinct_sentences(m)) == 1
+
+
+def test_long_sentence_gives_shared_windows_and_linear_memory():
+    text = " ".join(["Russie"] * 3000)  # one sentence of 20,999 characters, 3,000 mentions
+    p = paras(text)
+    m = find_mentions(p)
+    assert len(m) == 3000
+    check_offsets(p, m)
+    assert (m["sentence_id"] == 0).all()
+    windows = _distinct_sentences(m)
+    assert max(map(len, windows)) <= MAX_SENTENCE_CHARS
+    assert sum(map(len, windows)) <= 4 * len(text)  # every row held the whole sentence before
+    for r in m.itertuples(index=False):
+        end = r.sentence_start + len(r.sentence)
+        assert r.sentence == r.sentence.strip()  # cut at whitespace
+        assert r.sentence_start == 0 or text[r.sentence_start - 1] == " "
+        assert end == len(text) or text[end] == " "
+        # context on both sides of the mention when the sentence has it
+        assert r.start - r.sentence_start >= min(r.start, 200)
+        assert end - r.end >= min(len(text) - r.end, 200)
+
+
+def test_normal_sentence_is_not_windowed():
+    sentence = "La Russie " + "et la Chine " * 120 + "signent."  # 1,458 characters
+    m = find_mentions(paras(f"Avant. {sentence} Après."))
+    assert len(sentence) <= MAX_SENTENCE_CHARS and set(m["sentence"]) == {sentence}
+    assert set(m["sentence_start"]) == {7}
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(["Russie", "Poutine", "Chine", "中国", "G7"]),
+    sep=st.sampled_from([" ", ", ", "   ", "", "-", "\u3000"]),
+    repeats=st.integers(1000, 4000),
+    before=TEXTS,
+)
+def test_property_one_name_repeated_thousands_of_times(name, sep, repeats, before):
+    text = before + " " + sep.join([name] * repeats)
+    p = paras(text)
+    m = find_mentions(p)
+    check_offsets(p, m)
+    windows = _distinct_sentences(m)
+    longest = max((e - s for s, e in zip(m["start"], m["end"])), default=0)
+    assert all(len(w) <= max(MAX_SENTENCE_CHARS, longest) for w in windows)
+    assert sum(map(len, windows)) <= 6 * len(text) + MAX_SENTENCE_CHARS
+
+
+# --------------------------------------------------------------------------- invalid text
+
+
+def test_lone_surrogate_names_document_and_paragraph():
+    p = paras("Rien.", "La Russie \ud800 avance.", doc_id="art-7")
+    with pytest.raises(InputError, match=r"document 'art-7', paragraph 1: .*lone surrogate \(U\+D800\) at character 10"):
+        find_mentions(p)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pieces=st.lists(
+        st.one_of(PIECES, st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)), min_size=1, max_size=30
+    ),
+    lang=LANGS,
+)
+def test_property_lone_surrogates_are_refused_by_name(pieces, lang):
+    text = "".join(pieces)
+    p = paras("Titre.", text, lang=lang, doc_id="doc-s")
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        with pytest.raises(InputError, match="document 'doc-s', paragraph 1"):
+            find_mentions(p)
+    else:
+        check_offsets(p, find_mentions(p))
