@@ -13,6 +13,8 @@ stance : doc_id, para_id, actor, score (+ label or p_against/p_neutral/p_favor
 for the actor summaries, model, lang)
 sentiment : doc_id, para_id, score (+ model)
 paragraphs : doc_id, para_id, text (readable row labels)
+voices : doc_id, para_id, holder, holder_actor, target_actor, score
+(:func:`analysis.score_voices`), for the figures of who judges whom
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from analysis.plots import (
 
 __all__ = [
     "DOCUMENT_FIGURES",
+    "VOICE_FIGURES",
     "figure_name",
     "load_table_for_plot",
     "write_document_figures",
@@ -56,6 +59,8 @@ __all__ = [
 
 #: The per-document figures, named by the suffix they are saved under (``<doc>_<figure>``).
 DOCUMENT_FIGURES: tuple[str, ...] = ("stance_heatmap", "stance_trajectory", "actor_summary", "sentiment")
+#: The per-document figures of a voices table (:mod:`analysis.voice_plots`), drawn when one is given.
+VOICE_FIGURES: tuple[str, ...] = ("voice_matrix", "voice_comparison")
 # the per-document figures of `analysis plot`
 _STANDARD_DOCUMENT_FIGURES = ("stance_heatmap", "stance_trajectory", "sentiment")
 # hex digits of the doc_id's SHA-256 that tell apart documents whose names collide
@@ -112,25 +117,28 @@ def _checked(stance, sentiment, formats, dpi, what: str) -> tuple[pd.DataFrame, 
 
 
 def _document_plots(
-    stance, paragraphs, sentiment, kinds: Sequence[str], sentiment_width: float | None = None
+    stance, paragraphs, sentiment, kinds: Sequence[str], sentiment_width: float | None = None, voices=None
 ) -> Iterator[tuple[str, object]]:
     """``(name, Axes)`` of each per-document figure of ``kinds``, drawn one at a time.
 
-    Stance figures of each stance document (sorted), then the sentiment
-    figure of each sentiment document: ``sentiment_width`` inches wide (room for
-    a long title in a report), or as wide as its labels need when None.
+    Stance (and voice) figures of each stance document (sorted), then the
+    sentiment figure of each sentiment document: ``sentiment_width`` inches wide
+    (room for a long title in a report), or as wide as its labels need when None.
     """
-    unknown = [k for k in kinds if k not in DOCUMENT_FIGURES]
+    unknown = [k for k in kinds if k not in (*DOCUMENT_FIGURES, *VOICE_FIGURES)]
     if unknown:
         raise InputError(
-            f"kinds: unknown figure(s) {', '.join(map(str, unknown))}; valid options: {', '.join(DOCUMENT_FIGURES)}"
+            f"kinds: unknown figure(s) {', '.join(map(str, unknown))}; "
+            f"valid options: {', '.join((*DOCUMENT_FIGURES, *VOICE_FIGURES))}"
         )
+    voice_kinds = [k for k in VOICE_FIGURES if k in kinds]
     stance_docs = sorted(stance["doc_id"].dropna().unique(), key=str)
     sentiment_docs = (
         sorted(sentiment["doc_id"].dropna().unique(), key=str)
         if sentiment is not None and "sentiment" in kinds else []
     )
     stems = _document_stems(dict.fromkeys([*stance_docs, *sentiment_docs]))
+    voice_docs = set(voices["doc_id"].dropna().unique()) if voice_kinds else set()
     if "actor_summary" in kinds and stance_docs:
         from analysis.aggregate import aggregate_documents
 
@@ -142,6 +150,13 @@ def _document_plots(
         if "actor_summary" in kinds:
             one = summaries[summaries["doc_id"] == doc]
             yield f"{stems[doc]}_actor_summary", actor_summary(one, title=f"Mean stance per actor · {doc}")
+        if voice_kinds and doc in voice_docs:
+            from analysis.voice_plots import voice_comparison, voice_matrix
+
+            if "voice_matrix" in voice_kinds:
+                yield f"{stems[doc]}_voice_matrix", voice_matrix(voices, doc_id=doc)
+            if "voice_comparison" in voice_kinds:
+                yield f"{stems[doc]}_voice_comparison", voice_comparison(stance, voices, doc_id=doc)
     for doc in sentiment_docs:
         ax = None
         if sentiment_width is not None:
@@ -166,7 +181,8 @@ def write_document_figures(
     out_dir: str | os.PathLike,
     *,
     paragraphs: pd.DataFrame | None = None, sentiment: pd.DataFrame | None = None,
-    kinds: Sequence[str] = DOCUMENT_FIGURES,
+    voices: pd.DataFrame | None = None,
+    kinds: Sequence[str] | None = None,
     formats: Sequence[str] = FIGURE_FORMATS, dpi: int = 300,
     sentiment_width: float | None = 10.5,
     close: bool = True,
@@ -176,7 +192,10 @@ def write_document_figures(
     For each document of ``stance`` (sorted by id): ``<doc>_stance_heatmap``,
     ``<doc>_stance_trajectory`` and ``<doc>_actor_summary`` (mean per actor
     with 95 % CI, from :func:`analysis.aggregate.aggregate_documents`); then
-    ``<doc>_sentiment`` for each document of ``sentiment``. ``<doc>`` is
+    ``<doc>_sentiment`` for each document of ``sentiment``; with a ``voices``
+    table, also ``<doc>_voice_matrix`` (who judges whom) and
+    ``<doc>_voice_comparison`` (all voices beside the outlet's own) for each
+    stance document that has voice rows. ``<doc>`` is
     ``figure_name(doc_id)``, with a short hash of the id appended when two
     ids would give the same name. An empty stance table (no actor
     mentioned) gives sentiment figures only.
@@ -193,9 +212,12 @@ def write_document_figures(
         Paragraphs table (``doc_id``, ``para_id``, ``text``) for readable row labels.
     sentiment : pandas.DataFrame, optional
         Sentiment table (``doc_id``, ``para_id``, ``score``).
-    kinds : sequence of str, default :data:`DOCUMENT_FIGURES`
-        Which figures to draw: a subset of ``stance_heatmap``,
-        ``stance_trajectory``, ``actor_summary``, ``sentiment``.
+    voices : pandas.DataFrame, optional
+        Voices table (:func:`analysis.score_voices`) of the same documents.
+    kinds : sequence of str, optional
+        Which figures to draw (default: all that the tables given allow): a subset of ``stance_heatmap``,
+        ``stance_trajectory``, ``actor_summary``, ``sentiment``,
+        ``voice_matrix``, ``voice_comparison`` (the last two need ``voices``).
     formats, dpi
         As in :func:`~analysis.plot_style.save_figure`.
     sentiment_width : float or None, default 10.5
@@ -211,8 +233,17 @@ def write_document_figures(
         The names written, in drawing order (each saved once per format).
     """
     stance, sentiment, formats = _checked(stance, sentiment, formats, dpi, "write_document_figures")
+    if kinds is None:
+        kinds = DOCUMENT_FIGURES if voices is None else (*DOCUMENT_FIGURES, *VOICE_FIGURES)
+    if voices is None:
+        needing = [k for k in kinds if k in VOICE_FIGURES]
+        if needing:
+            raise InputError(f"write_document_figures: kinds {', '.join(needing)} need a voices table (voices=...)")
+    else:
+        voices = require_table(voices, ["doc_id", "para_id", "holder_actor", "target_actor", "score"],
+                               "write_document_figures (voices)")
     names = []
-    for name, drawn in _document_plots(stance, paragraphs, sentiment, kinds, sentiment_width):
+    for name, drawn in _document_plots(stance, paragraphs, sentiment, kinds, sentiment_width, voices):
         _save(drawn, name, out_dir, formats, dpi, close)
         names.append(name)
     return names

@@ -13,12 +13,11 @@ import pytest
 
 from analysis.classifiers import describe_classifier, load_classifier
 from analysis.classifiers import onnx_runtime
-from analysis.classifiers.e5 import _base_problem
+from analysis.classifiers.derived import folder_problem
 from analysis.classifiers.embedded import ARTIFACT_DIR, EmbeddedClassifier, resolve_runtime
 from analysis.errors import InputError
 from analysis.paths import PROJECT_ROOT
 
-METADATA = json.loads((ARTIFACT_DIR / "metadata.json").read_text(encoding="utf-8"))
 
 #: Sentences of very different lengths and scripts, with the span of one target each.
 TARGETS = [
@@ -52,12 +51,12 @@ def torch_classifier():
 
 @pytest.fixture(scope="module")
 def fp32_folder(onnx_classifier):
-    return onnx_runtime.export_folder(ARTIFACT_DIR, METADATA)
+    return onnx_runtime.export_folder(ARTIFACT_DIR)
 
 
 def test_the_export_is_recorded_compact_and_reused(fp32_folder):
     assert fp32_folder.name == onnx_runtime.export_name(onnx_runtime.export_source(ARTIFACT_DIR))
-    assert _base_problem(fp32_folder) is None
+    assert folder_problem(fp32_folder) is None
     record = json.loads((fp32_folder / "base.json").read_text())
     assert sorted(record["files"]) == sorted(p.name for p in fp32_folder.iterdir() if p.name != "base.json")
     assert record["artifact_sha256"] == onnx_runtime.artifact_digest(ARTIFACT_DIR)
@@ -65,7 +64,7 @@ def test_the_export_is_recorded_compact_and_reused(fp32_folder):
     # the 250k x 384 word-embedding table is stored as 4-bit blocks: far below its 384 MB in fp32
     assert sum(p.stat().st_size for p in fp32_folder.glob("model.onnx*")) < 200_000_000
     mtime = (fp32_folder / "model.onnx").stat().st_mtime_ns
-    assert onnx_runtime.export_folder(ARTIFACT_DIR, METADATA) == fp32_folder
+    assert onnx_runtime.export_folder(ARTIFACT_DIR) == fp32_folder
     assert (fp32_folder / "model.onnx").stat().st_mtime_ns == mtime, "an intact export is not made again"
     assert not list(fp32_folder.parent.glob(f"{fp32_folder.name}.tmp-*")), "no temporary folder is left"
 
@@ -99,7 +98,7 @@ def test_an_unusable_cache_folder_is_an_input_error(tmp_path):
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
     with pytest.raises(InputError, match="ANALYSIS_CACHE_DIR"):
-        onnx_runtime.export_folder(ARTIFACT_DIR, METADATA, cache=not_a_folder)
+        onnx_runtime.export_folder(ARTIFACT_DIR, cache=not_a_folder)
 
 
 def test_onnx_gives_the_torch_probabilities(onnx_classifier, torch_classifier):
@@ -136,7 +135,7 @@ def test_outputs_are_deterministic_across_sessions_and_threads(fp32_folder, onnx
 def test_int8_quantises_the_encoder_only_and_stays_close(int8_classifier, onnx_classifier):
     import onnx
 
-    folder = onnx_runtime.export_folder(ARTIFACT_DIR, METADATA, quantized=True)
+    folder = onnx_runtime.export_folder(ARTIFACT_DIR, quantized=True)
     graph = onnx.load(folder / "model.onnx").graph
     ops = [node.op_type for node in graph.node]
     assert ops.count("MatMulInteger") == 72, "q, k, v, attention output, two feed-forward layers x 12"

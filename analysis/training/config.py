@@ -46,7 +46,7 @@ def _option(default, parse, help: str):
 class TrainConfig:
     """Hyper-parameters and budget of a training run (all recorded in the artefact's metadata)."""
 
-    epochs: int = _option(3, _POSITIVE, "passes over the training set")
+    epochs: int = _option(2, _POSITIVE, "passes over the training set")
     lr: float = _option(3e-4, _WEIGHT, "learning rate of the LoRA weights")
     head_lr: float = _option(1e-3, _WEIGHT, "learning rate of the head")
     warmup: float = _option(0.06, _SHARE, "share of the steps with a rising learning rate")
