@@ -17,7 +17,7 @@ help:
 	@echo "make run        set up .venv, execute notebooks/ into reports/ (figures in reports/figures/)"
 	@echo "make test       set up .venv, run the whole test suite"
 	@echo "make benchmark  run benchmarks/run.py"
-	@echo "make train      retrain the embedded classifier into $(TRAIN_OUT) (about 70 minutes on 2 cores)"
+	@echo "make train      retrain the embedded classifier into $(TRAIN_OUT) (about 80 minutes on 2 cores)"
 	@echo "make strip      remove outputs from the notebooks in notebooks/"
 	@echo "make clean      remove .venv, reports/notebooks, reports/figures and caches"
 

@@ -169,9 +169,9 @@ def _aggregate(
 
 def _prepare(stance: pd.DataFrame, what: str = "stance table") -> tuple[pd.DataFrame, list[str]]:
     """The table ready to group, and its actor keys: ``["actor"]``, or ``["holder_actor",
-    "target_actor"]`` for a voices table (holders named by :func:`analysis.voice_scores.voice_of`)."""
+    "target_actor"]`` for a voices table (holders named by :func:`analysis.speakers.voice_of`)."""
     if isinstance(stance, pd.DataFrame) and {"holder", "holder_actor", "target_actor"} <= set(stance.columns):
-        from .voice_scores import voice_of
+        from .speakers import voice_of
 
         check_columns(stance, ("doc_id", "para_id", "score"), "voices table")
         df = stance.assign(holder_actor=voice_of(stance))

@@ -193,7 +193,7 @@ def _add_train(subparsers: argparse._SubParsersAction) -> None:
             "its translations (--translations), RuSentNE-2023 (--rusentne) and contrast sentences "
             "(--extra); select the epoch on the dev sets only (NewsMTSC dev_rw, dev_mt, a Russian dev "
             "set held out of RuSentNE by sentence, the translated dev sets), and write the artefact "
-            "(adapter, head, metadata.json). The full run (make train) takes about 70 minutes "
+            "(adapter, head, metadata.json). The full run (make train) takes about 80 minutes "
             "on 2 cores; the --max-* options bound a smoke run."
         ),
     )

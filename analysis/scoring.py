@@ -51,6 +51,7 @@ from .schema import (
     sentiment_labels,
     stance_labels,
 )
+from .speakers import VOICE_OPTIONS, speaker_pairs, split_voice
 
 __all__ = [
     "DEFAULT_CHUNK_MENTIONS",
@@ -99,8 +100,6 @@ def _check_chunk_size(chunk_size: Any) -> int:
 
 
 def _check_voice(voice: Any) -> str:
-    from .voice_scores import VOICE_OPTIONS
-
     if voice not in VOICE_OPTIONS:
         raise InputError(f"voice must be one of {', '.join(VOICE_OPTIONS)}, got {voice!r}")
     return voice
@@ -327,8 +326,6 @@ def score_stance(
         ``paragraphs`` is given.  Sorted by (doc_id, para_id, actor); empty
         input gives an empty table with exactly these columns.
     """
-    from .voice_scores import split_voice, voice_stance
-
     check_mentions(mentions)
     chunk_size = _check_chunk_size(chunk_size)
     work, speakers = split_voice(in_paragraphs(mentions, paragraphs), voice)
@@ -340,7 +337,16 @@ def score_stance(
     scorer = StanceScorer(clf, chunk_size)
     with _progress(progress):
         scorer.add(work)
-        return with_paragraph_metadata(voice_stance(scorer.result(), speakers, clf), paragraphs)
+        return with_paragraph_metadata(_with_speaker_rows(scorer.result(), speakers, clf), paragraphs)
+
+
+def _with_speaker_rows(stance: pd.DataFrame, speakers: pd.DataFrame, classifier: Any) -> pd.DataFrame:
+    """``stance`` with the neutral rows of actors that only speak (:func:`analysis.speakers.speaker_pairs`), sorted."""
+    spoken = speaker_pairs(speakers, stance)
+    if len(spoken) == 0:
+        return stance
+    out = pd.concat([stance, stance_rows(spoken, classifier)], ignore_index=True)
+    return conform(out, STANCE).sort_values(["doc_id", "para_id", "actor"], kind="mergesort").reset_index(drop=True)
 
 
 def score_sentiment(

@@ -81,7 +81,7 @@ def _locate(text: str, target: str, nth) -> int | None:
 
 def mention_voices(mentions: pd.DataFrame) -> pd.DataFrame:
     """``mentions`` with ``role`` (``speaker`` / ``target``) and ``voice`` (actor, ``narrator`` or ``-``)."""
-    from .voice_scores import speaker_mask
+    from .speakers import speaker_mask
 
     voice = np.where(mentions["holder"] == NARRATOR_WORDS, NARRATOR_WORDS, mentions["holder_actor"].replace("", "-"))
     return mentions.assign(role=np.where(speaker_mask(mentions), "speaker", "target"), voice=voice)

@@ -33,7 +33,7 @@ _READINGS = ("all voices", "narrator only")
 
 def _holder_order(levels: Sequence[str]) -> list[str]:
     """Narrator first, then the actors (sorted), then the sources that are no actor."""
-    from analysis.voice_scores import OTHER_SOURCES
+    from analysis.speakers import OTHER_SOURCES
 
     actors = sorted((h for h in levels if h not in (NARRATOR_WORDS, OTHER_SOURCES)), key=str)
     return [h for h in (NARRATOR_WORDS,) if h in levels] + actors + [h for h in (OTHER_SOURCES,) if h in levels]

@@ -330,7 +330,7 @@ def bench_onnx() -> dict[str, float]:
 
 
 def bench_onnx_cold() -> dict[str, float]:
-    """``analysis score`` of the seed article with the default (onnx) runtime: cold, then warm.
+    """``analysis score --runtime onnx`` of the seed article: cold, then warm.
 
     Cold: a fresh process and an empty ``ANALYSIS_CACHE_DIR``, so the first use derives the
     e5 base and exports the model (``onnx_cold_seed_seconds``; the process's CPU seconds:
@@ -345,7 +345,7 @@ def bench_onnx_cold() -> dict[str, float]:
         runs = []
         for extra in ([], ["--no-cache"]):
             cmd = [sys.executable, "-m", "analysis", "score", str(ROOT / "data" / "ttn-fr-56.txt"),
-                   "--out", str(Path(tmp) / "stance.csv"), *extra]
+                   "--runtime", "onnx", "--out", str(Path(tmp) / "stance.csv"), *extra]
             t0 = time.perf_counter()
             child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             _, status, usage = os.wait4(child.pid, 0)

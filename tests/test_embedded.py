@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from analysis.classifiers import e5
-from analysis.classifiers.embedded import ARTIFACT_DIR, Encoding, EmbeddedClassifier
+from analysis.classifiers.artifact import ARTIFACT_DIR
+from analysis.classifiers.embedded import EmbeddedClassifier
+from analysis.classifiers.encoding import Encoding
 
 SENTENCES = [
     "La Russie et la Chine s’engagent à renforcer leurs relations malgré la “pression” internationale",

@@ -14,7 +14,8 @@ import pytest
 from analysis.classifiers import describe_classifier, load_classifier
 from analysis.classifiers import onnx_runtime
 from analysis.classifiers.derived import folder_problem
-from analysis.classifiers.embedded import ARTIFACT_DIR, EmbeddedClassifier, resolve_runtime
+from analysis.classifiers.artifact import ARTIFACT_DIR
+from analysis.classifiers.embedded import EmbeddedClassifier, resolve_runtime
 from analysis.errors import InputError
 from analysis.paths import PROJECT_ROOT
 

@@ -172,7 +172,7 @@ def test_a_speaker_is_not_scored_as_the_target_of_what_it_says(voiced):
     # the Kremlin speaks: Russia's row in paragraph 2 is its target mention alone
     assert rows.loc[(2, "Russia")].n_mentions == 1 and rows.loc[(2, "Russia")].label == "favor"
     # every pair with a target mention keeps exactly the score it gets from its target mentions alone
-    from analysis.voice_scores import HOLDER_COLUMNS, speaker_mask
+    from analysis.speakers import HOLDER_COLUMNS, speaker_mask
 
     plain = mentions[~speaker_mask(mentions)].drop(columns=list(HOLDER_COLUMNS))
     alone = score_stance(paragraphs, plain, FakeClassifier(), cache=False, progress=False)

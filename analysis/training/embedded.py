@@ -1,8 +1,7 @@
 """Train the embedded stance classifier (LoRA on multilingual-e5-small + target-aware head).
 
 Run ``make train`` (the shipped artefact's recipe), or ``analysis train --out DIR
---extra data/contrast/contrast_train.csv --names data/contrast/names.csv`` (or
-``python -m analysis.training.embedded``). The training and dev sets are assembled by
+--extra data/contrast/contrast_train.csv --names data/contrast/names.csv``. The training and dev sets are assembled by
 :mod:`analysis.training.data` (NewsMTSC train, its translations, RuSentNE, the renaming
 against a favourite actor, synthetic contrast pairs, hand-written contrast sentences).
 Training selects the epoch on the dev sets only (weighted mean macro-F1,
@@ -31,7 +30,9 @@ import pandas as pd
 
 from ..classifiers import e5
 from ..classifiers.base import library_versions
-from ..classifiers.embedded import CLASSES, Encoding, build_head
+from ..classifiers.encoding import Encoding
+from ..classifiers.torch_runtime import build_head
+from ..schema import CLASSES
 from ..errors import InputError
 from ..evaluation import classification_report, predict_labelled, predicted_classes
 from ..io import sha256_file
@@ -157,6 +158,15 @@ def _files_record(files: dict) -> dict:
         role: [record(p) for p in path] if isinstance(path, list) else (record(path) if path else None)
         for role, path in files.items()
     }
+
+
+def _give_umask_modes(folder: Path) -> None:
+    """Give ``folder`` and everything in it the modes ``mkdir`` and ``open(..., "w")`` would
+    (0o777 / 0o666 less the umask): the temporary folder and the files safetensors writes are 0o600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [*folder.rglob("*"), folder]:
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def train(data_dir, out_dir, config: TrainConfig | None = None, *, cache=None, log=None) -> dict:
@@ -303,7 +313,6 @@ def train(data_dir, out_dir, config: TrainConfig | None = None, *, cache=None, l
         ).hexdigest()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=out_dir.name + ".", dir=out_dir.parent))
-    tmp.chmod(0o755)
     try:
         model.encoder.save_pretrained(tmp / "adapter")
         for stray in ("README.md",):
@@ -315,6 +324,7 @@ def train(data_dir, out_dir, config: TrainConfig | None = None, *, cache=None, l
         head_state = {k: v.contiguous() for k, v in model.head.state_dict().items()}
         save_file(head_state, tmp / "head.safetensors")
         (tmp / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
+        _give_umask_modes(tmp)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -431,16 +441,3 @@ def run(args) -> int:
     meta = train(args.data_dir or default_newsmtsc_dir(), args.out, config_from_args(args))
     print(json.dumps({"selected_epoch": meta["selected_epoch"], **meta["dev_metrics"]}))
     return 0
-
-
-def main(argv=None) -> int:
-    """``python -m analysis.training.embedded``: ``analysis train`` under another name."""
-    import sys
-
-    from ..cli import main as cli_main
-
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
