@@ -169,7 +169,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         table = read_voice_set(path)
     else:
         templates, names = evaluation.read_name_swap(path, args.names)
-    classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device)
+    classifier = load_classifier(args.model, **_model_settings(args))
     if args.kind in labelled.READERS:
         report = evaluation.evaluate_labelled(classifier, targets)
     elif args.kind == "contrast":
@@ -276,8 +276,7 @@ def _run_score(args: argparse.Namespace) -> int:
     try:
         with dask_client(args.workers, args.scheduler) as client:
             stance = score_corpus(
-                args.inputs, args.model, actors=args.actors, batch_size=args.batch_size, device=args.device,
-                cache=not args.no_cache,
+                args.inputs, args.model, actors=args.actors, **_model_settings(args), cache=not args.no_cache,
                 chunk_size=DEFAULT_CHUNK_MENTIONS if args.chunk_size is None else args.chunk_size,
                 batch_documents=args.batch_documents, client=client, out=args.out if dataset else None,
                 voice=args.voice,
@@ -445,7 +444,7 @@ def _run_voices(args: argparse.Namespace) -> int:
     from .classifiers import load_classifier
     from .voice_scores import score_voices
 
-    classifier = load_classifier(args.model, batch_size=args.batch_size, device=args.device, lazy=True)
+    classifier = load_classifier(args.model, **_model_settings(args), lazy=True)
     paragraphs, mentions = _paragraphs_and_mentions(args)
     voices = score_voices(paragraphs, mentions, classifier, cache=not args.no_cache)
     _write_table(rounded_for_file(voices), args.out)
@@ -493,6 +492,16 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 
 
 # --- helpers shared by sub-commands ------------------------------------------------
+
+
+def _model_settings(args: argparse.Namespace) -> dict:
+    """The classifier settings given by ``--batch-size``, ``--device`` and ``--runtime`` (when set)."""
+    settings = {"batch_size": args.batch_size, "device": args.device}
+    if args.runtime is not None:
+        if str(args.model).strip().lower() != "embedded":
+            raise InputError(f"--runtime applies to the embedded model only, not to --model {args.model}")
+        settings["runtime"] = args.runtime
+    return settings
 
 
 def _add_out(p: argparse.ArgumentParser, *, required: bool = True) -> None:

@@ -123,8 +123,13 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster, set_as_default=False) as client:
+    import dask
+
+    # the workers' statistical profiler samples every thread's stack many times a second: on 2
+    # cores it took about 7 % of the workers' CPU seconds (benchmarks/run.py dask), for a dashboard tab
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                         silence_logs=logging.ERROR) as cluster, Client(cluster, set_as_default=False) as client:
         yield client
 
 

@@ -457,6 +457,14 @@ def _one_model_thread(load_torch: bool) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def _uses_torch(model: Any) -> bool:
+    """Whether a lazy handle's model computes with torch once loaded (all but the embedded
+    model's onnx runtime); a loaded model has imported torch already if it uses it."""
+    from .classifiers import LazyClassifier
+
+    return isinstance(model, LazyClassifier) and model.identity.settings.get("runtime") != "onnx"
+
+
 class CorpusScorer:
     """Score one batch of a corpus: read it, find the actors' mentions, score them.
 
@@ -533,11 +541,10 @@ class CorpusScorer:
         paragraphs = read_batch(batch)
         mentions = find_mentions(paragraphs, self.lexicon)
         from .cache import with_cache
-        from .classifiers import LazyClassifier
 
         if self._classifier is None:
             self._classifier = with_cache(_held_model(self.model), self.cache)
-        with _one_model_thread(isinstance(self.model, LazyClassifier)):
+        with _one_model_thread(_uses_torch(self.model)):
             stance = score_stance(paragraphs, mentions, self._classifier, cache=False, chunk_size=self.chunk_size,
                                   progress=False, voice=self.voice)
         doc_ids = list(dict.fromkeys(paragraphs["doc_id"].tolist()))

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis.cli import main
+from analysis.paths import DATA_DIR
 
 
 def run(argv, capsys):
@@ -187,3 +188,43 @@ def test_output_file_mode_follows_the_umask(tmp_path, seed_path, capsys, mask):
         os.umask(old)
     assert code == 0, err
     assert stat.S_IMODE((tmp_path / "p.csv").stat().st_mode) == 0o666 & ~mask
+
+
+class _Stop(Exception):
+    """Raised by the spies below once they have seen the classifier settings."""
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score", "voices"])
+def test_runtime_option_reaches_the_classifier(command, tmp_path, seed_path, monkeypatch):
+    """``--runtime onnx`` is a classifier setting of every command that loads a model (it was dropped)."""
+    import analysis.classifiers
+    import analysis.scoring
+
+    seen = {}
+
+    def spy(*args, **settings):
+        seen.update(settings)
+        raise _Stop
+
+    monkeypatch.setattr(analysis.classifiers, "load_classifier", spy)
+    monkeypatch.setattr(analysis.scoring, "score_corpus", spy)
+    argv = {
+        "evaluate": ["evaluate", "contrast", str(DATA_DIR / "contrast" / "contrast_test.csv")],
+        "score": ["score", str(seed_path), "--out", str(tmp_path / "s.csv")],
+        "voices": ["voices", str(seed_path), "--out", str(tmp_path / "v.csv")],
+    }[command]
+    with pytest.raises(_Stop):
+        main([*argv, "--runtime", "onnx", "--batch-size", "7"])
+    assert seen["runtime"] == "onnx" and seen["batch_size"] == 7
+    seen.clear()
+    with pytest.raises(_Stop):
+        main(argv)
+    assert "runtime" not in seen, "unset: the model's own default"
+
+
+def test_runtime_option_with_a_hub_model_is_a_clear_error(tmp_path, seed_path, capsys):
+    assert main(["score", str(seed_path), "--model", "some/model", "--runtime", "onnx",
+                 "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "--runtime applies to the embedded model only" in err and "Traceback" not in err
+    assert not (tmp_path / "s.csv").exists()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.classifiers import describe_classifier, load_classifier
@@ -158,6 +159,20 @@ def test_scoring_with_onnx_imports_no_torch(onnx_classifier):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["heavy"] == [] and result["sum"] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_scoring_a_corpus_with_onnx_imports_no_torch(onnx_classifier, seed_path, tmp_path):
+    """``analysis score --runtime onnx`` (the export made): neither the model nor the one-thread guard imports torch."""
+    out = tmp_path / "stance.csv"
+    code = (
+        "import json, sys; from analysis.cli import main; "
+        f"status = main(['score', {str(seed_path)!r}, '--runtime', 'onnx', '--no-cache', '--out', {str(out)!r}]); "
+        "print(json.dumps({'status': status, 'heavy': sorted(m for m in ('torch', 'transformers') if m in sys.modules)}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"status": 0, "heavy": []}
+    assert len(pd.read_csv(out)) > 0
 
 
 # --- identity -----------------------------------------------------------------------------

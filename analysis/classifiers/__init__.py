@@ -103,15 +103,14 @@ def load_classifier(
     if lazy:
         return LazyClassifier(name, batch_size=batch_size, device=device, **kw)
     _check_settings(name, batch_size)
+    if _is_embedded(name):
+        from .embedded import EmbeddedClassifier
+
+        return EmbeddedClassifier.load(batch_size=batch_size, device=device, **kw)
     from ..progress import quiet_libraries
+    from .hf import load_hf_classifier
 
     with quiet_libraries():
-        if _is_embedded(name):
-            from .embedded import EmbeddedClassifier
-
-            return EmbeddedClassifier.load(batch_size=batch_size, device=device, **kw)
-        from .hf import load_hf_classifier
-
         return load_hf_classifier(name, batch_size=batch_size, device=device, **kw)
 
 

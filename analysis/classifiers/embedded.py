@@ -191,10 +191,12 @@ class EmbeddedClassifier(MentionClassifier):
         else:
             import torch
 
+            from ..progress import quiet_libraries
             from .encoding import Encoding
             from .torch_runtime import TorchForward, load_torch_model
 
-            encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
+            with quiet_libraries():  # no transformers bars or notices; the onnx runtime loads neither
+                encoder, head, tokenizer = load_torch_model(artifact, metadata, cache)
             if settings["quantized"]:  # in place, no fp32 copy: -450 MB peak
                 encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
             model = TorchForward(encoder, head, settings["device"])

@@ -242,7 +242,7 @@ def _quantize(fp32: Path, folder: Path) -> None:
     weights = {t.name for t in graph.initializer}
     encoder = [node.name for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights]
     del graph
-    with contextlib.redirect_stdout(None):
+    with contextlib.redirect_stdout(None), _root_logger_quiet():
         quantize_dynamic(
             fp32 / "model.onnx", folder / "model.onnx", op_types_to_quantize=["MatMul"], nodes_to_quantize=encoder,
             per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
@@ -251,6 +251,23 @@ def _quantize(fp32: Path, folder: Path) -> None:
     _save(onnx.load(folder / "model.onnx"), folder / "model.onnx")
     for name in ("tokenizer.json", "export.json"):
         shutil.copyfile(fp32 / name, folder / name)
+
+
+@contextlib.contextmanager
+def _root_logger_quiet():
+    """No warnings on the root logger inside the block (onnxruntime's quantiser logs its advice
+    there), without the handler ``logging.warning`` would otherwise install for good."""
+    import logging
+
+    root = logging.getLogger()
+    placeholder, level = logging.NullHandler(), root.level
+    root.addHandler(placeholder)
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.removeHandler(placeholder)
+        root.setLevel(level)
 
 
 class OnnxForward:
