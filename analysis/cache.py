@@ -191,6 +191,7 @@ class OutputCache:
         try:
             row = conn.execute("SELECT value FROM outputs WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error as exc:
+            _raise_if_interrupted(exc)
             if not (_is_damage(exc) and self._rebuild(exc)):
                 self._disable(f"output cache {self.path} is unreadable ({exc}); continuing without it")
             return None
@@ -210,6 +211,7 @@ class OutputCache:
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?)", (key, value))
         except sqlite3.Error as exc:
+            _raise_if_interrupted(exc)
             self._disable(f"cannot write the output cache {self.path} ({exc}); continuing without it")
 
     def __len__(self) -> int:
@@ -220,6 +222,12 @@ class OutputCache:
 
     def __repr__(self) -> str:
         return f"OutputCache({os.fspath(self.path)!r})"
+
+
+def _raise_if_interrupted(exc: Exception) -> None:
+    """An SQLite statement stopped by an interrupt (Ctrl-C) stops the run: it is no broken store."""
+    if isinstance(exc, sqlite3.OperationalError) and str(exc).strip().lower() == "interrupted":
+        raise KeyboardInterrupt from exc
 
 
 def _is_damage(exc: Exception) -> bool:

@@ -307,3 +307,32 @@ def test_cached_wrapper_is_transparent(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert wrapped.predict_proba([], []).shape == (0, 3)
+
+
+class _InterruptedConnection:
+    """A connection whose every statement is stopped as SQLite stops one on Ctrl-C."""
+
+    def execute(self, *args):
+        raise sqlite3.OperationalError("interrupted")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("access", ["get", "put"])
+def test_an_interrupted_statement_stops_the_run_instead_of_disabling_the_cache(tmp_path, access):
+    store = OutputCache(tmp_path / "outputs", "model-a")
+    store.put(b"k", b"v")
+    store._conn = _InterruptedConnection()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "continuing without it" warning
+        with pytest.raises(KeyboardInterrupt):
+            store.get(b"k") if access == "get" else store.put(b"k2", b"v2")
+    store._conn = None
+    assert store.get(b"k") == b"v", "the store is still in use"
