@@ -310,7 +310,10 @@ def _stored_calls(cache: Path) -> int:
 
 
 def _interrupt(cmd, env, sig, after_calls, cache, timeout=240):
-    child = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Ctrl-C's default action in the child, even when this run inherited SIGINT ignored (a shell's
+    # background job): Python then turns it into KeyboardInterrupt
+    child = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + timeout
     try:
         while child.poll() is None and time.monotonic() < deadline:
