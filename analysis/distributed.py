@@ -71,6 +71,20 @@ _META_KEY = b"analysis"
 _SORT = ["doc_id", "para_id", "actor"]
 
 
+#: Dask settings of the local cluster's workers (``dask_client(workers=N)``).  Dask starts
+#: workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which turns off glibc's adaptive mmap
+#: threshold: every tensor of the model's forward pass over 128 KiB is then mapped and
+#: unmapped again, page by page (40 % more CPU seconds per sentence, mostly in the kernel;
+#: ``benchmarks/run.py dask``); unset, freed blocks are reused.  The statistical profiler
+#: samples every thread's stack many times a second (about 7 % of the workers' CPU seconds on
+#: 2 cores) for a dashboard tab.  Workers of a cluster you start yourself take the same
+#: settings from a Dask config file (README, "Scoring a large corpus").
+LOCAL_WORKER_CONFIG = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    "distributed.worker.profile.enabled": False,
+}
+
+
 class ClusterError(RuntimeError):
     """The cluster could not finish the job (workers kept dying on a batch)."""
 
@@ -125,12 +139,30 @@ def dask_client(workers: int | None = None, scheduler: str | None = None,
         return
     import dask
 
-    # the workers' statistical profiler samples every thread's stack many times a second: on 2
-    # cores it took about 7 % of the workers' CPU seconds (benchmarks/run.py dask), for a dashboard tab
-    with dask.config.set({"distributed.worker.profile.enabled": False}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                         silence_logs=logging.ERROR) as cluster, Client(cluster, set_as_default=False) as client:
-        yield client
+    with dask.config.set(LOCAL_WORKER_CONFIG), contextlib.ExitStack() as stack:
+        with _spawn_environment():
+            cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                       silence_logs=logging.ERROR))
+        yield stack.enter_context(Client(cluster, set_as_default=False))
+
+
+@contextlib.contextmanager
+def _spawn_environment() -> Iterator[None]:
+    """``os.environ`` without ``MALLOC_TRIM_THRESHOLD_`` while local workers start, as it was after.
+
+    Dask's nanny writes its worker settings (``OMP_NUM_THREADS=1``, Dask's default
+    ``MALLOC_TRIM_THRESHOLD_``) into this process's environment before it starts a worker,
+    and keeps them there: a cluster started earlier in the process would pass the trim
+    setting on to these workers, and after the block this process would run ONNX Runtime
+    with one thread.
+    """
+    saved = dict(os.environ)
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def check_output_folder(out: str | os.PathLike) -> None:

@@ -377,14 +377,22 @@ def test_cli_on_a_cluster_writes_the_single_process_table(cluster, tiny_nli, tmp
     pd.testing.assert_frame_equal(spread, single, check_exact=True, check_dtype=False)  # object vs str text
 
 
-def test_local_workers_are_single_threaded_processes():
+def test_local_workers_are_single_threaded_processes(monkeypatch):
     from analysis.distributed import dask_client
 
+    # what an earlier default LocalCluster leaves in this process's environment
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = dict(os.environ)
     with dask_client(workers=2) as client:
         workers = client.scheduler_info(n_workers=-1)["workers"].values()
         assert [w["nthreads"] for w in workers] == [1, 1]
         pids = client.run(os.getpid)
         assert len(set(pids.values())) == 2 and os.getpid() not in pids.values()
+        settings = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+        # glibc's trim setting would make every large tensor of a forward pass an mmap + munmap
+        assert all(s == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"} for s in settings.values()), settings
+        assert dict(os.environ) == before, "the nanny's worker settings stay out of this process"
     assert client.status == "closed"
 
 
