@@ -302,3 +302,34 @@ def test_newsmtsc_targets_naming_russia_or_china_are_always_renamed():
     assert renamed[1] == items[1], "other actors' targets stay"
     for (sentence, [(start, end, label)], _), old in zip(renamed[::2], items[::2]):
         assert sentence[start:end] in ("Kenya", "Peru") and label == old[1][0][2]
+
+
+def test_rusentne_renames_only_targets_that_are_an_actors_name():
+    import pandas as pd
+
+    from analysis.training.data import _rename_actor_targets, sentence_items
+
+    first = "Президент США встретился с представителями Китая и Турции."
+    second = "Власти России и Индии подписали договор."
+    surfaces = [("Президент США", first), ("Китая", first), ("Турции", first), ("России", second), ("Индии", second)]
+    targets = pd.DataFrame({
+        "sentence_index": ["a", "a", "a", "b", "b"],
+        "sentence": [sentence for _, sentence in surfaces],
+        "start": [sentence.index(word) for word, sentence in surfaces],
+        "end": [sentence.index(word) + len(word) for word, sentence in surfaces],
+        "mention": [word for word, _ in surfaces],
+        "label": [1, 0, 2, 1, 2],
+    })
+    items = sentence_items(targets)
+    pool = ["Бразилия", "Кения", "Перу"]
+    renamed = _rename_actor_targets(items, targets, pool, ("Russia", "China", "West"), np.random.default_rng(0),
+                                    "ru", whole_names=True)
+    (sentence_a, targets_a, _), (sentence_b, targets_b, _) = renamed
+    got_a = [(sentence_a[s:e], label) for s, e, label in targets_a]
+    assert got_a[0] == ("Президент США", 1), "a role that contains an actor's name stays"
+    assert got_a[1][0] in pool and got_a[1][1] == 0, "the actor's own name is renamed, its label kept"
+    assert got_a[2] == ("Турции", 2), "the sentence's other entities stay"
+    got_b = [(sentence_b[s:e], label) for s, e, label in targets_b]
+    assert got_b[0][0] in pool and got_b[1] == ("Индии", 2)
+    whole = _rename_actor_targets(items, targets, pool, ("Russia", "China", "West"), np.random.default_rng(0), "ru")
+    assert whole[1][0].count("Индии") == 0, "without whole_names every proper-name target of the sentence is renamed"

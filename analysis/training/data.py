@@ -10,7 +10,8 @@ Sources (:func:`assemble`):
 * the hand-written multilingual contrast sentences of ``--extra`` CSVs.
 
 Targets naming Russia or China are renamed with names from the ``--names`` pool in
-NewsMTSC and its translations (their few such targets are mostly negative), renamed
+NewsMTSC and its translations (their few such targets are mostly negative), targets
+naming Russia, China or the West in RuSentNE (mostly neutral ones), renamed
 copies of a share of the English sentences are added (:func:`_substitute_names`), and
 synthetic two-target contrast sentences are made from the English ones
 (:func:`_contrast_pairs`).
@@ -121,7 +122,8 @@ def _load_names(path: Path) -> dict[str, list[str]]:
     return {lang: group["name"].tolist() for lang, group in table.groupby("lang")}
 
 
-def _substitute_names(items, names: list[str], rng: np.random.Generator, *, share: float, any_surface: bool):
+def _substitute_names(items, names: list[str], rng: np.random.Generator, *, share: float, any_surface: bool,
+                      only: frozenset[str] | None = None):
     """Put random names from the pool in place of the target mentions of a share of the items.
 
     A target's label then no longer goes with its name, so the model learns no prior
@@ -129,8 +131,8 @@ def _substitute_names(items, names: list[str], rng: np.random.Generator, *, shar
     without this the model reads "Moscow generously forgave the debts" as unfavourable).
     The pool holds the shipped actors' names in every language and many others.
     Only proper-name mentions (not starting in lower case, not a pronoun) are replaced
-    unless ``any_surface``. Targets of one item get distinct names; overlapping targets
-    leave the item as it is.
+    unless ``any_surface``; with ``only``, just the mentions whose text is in it. Targets of
+    one item get distinct names; overlapping targets leave the item as it is.
     """
     out = []
     for item in items:
@@ -145,7 +147,9 @@ def _substitute_names(items, names: list[str], rng: np.random.Generator, *, shar
         for start, end, label in spans:
             surface = sentence[start:end]
             name = surface
-            if any_surface or (not surface[:1].islower() and surface.lower() not in _PRONOUNS):
+            if only is not None and surface not in only:
+                pass
+            elif any_surface or (not surface[:1].islower() and surface.lower() not in _PRONOUNS):
                 name = names[next(picks)]
                 title = _TITLE_BEFORE.search(sentence, cursor, start)
                 if title:  # "President Trump" -> "Moscow", not "President Moscow"
@@ -161,12 +165,14 @@ def _substitute_names(items, names: list[str], rng: np.random.Generator, *, shar
 
 
 def _rename_actor_targets(items, targets: pd.DataFrame, names: list[str], actors, rng: np.random.Generator,
-                          lang: str = "en"):
+                          lang: str = "en", *, whole_names: bool = False):
     """Rename, in place, every sentence with a target that the default lexicon finds as one of ``actors``.
 
     NewsMTSC's 73 Russia targets are 64 % negative and 5 % positive: kept as they are they
     teach the model that Russia is bad news whatever the sentence says. ``lang`` picks the
-    lexicon's aliases (the targets' language).
+    lexicon's aliases (the targets' language). By default every proper-name target of such a
+    sentence gets a new name; with ``whole_names`` only the targets that are an actor's name
+    from end to end ("США", "России"; not "Президент США", not the sentence's other entities).
     """
     from ..mentions import find_mentions
 
@@ -175,11 +181,16 @@ def _rename_actor_targets(items, targets: pd.DataFrame, names: list[str], actors
     surfaces = targets["mention"].drop_duplicates()
     table = pd.DataFrame({"doc_id": [str(i) for i in range(len(surfaces))], "para_id": 0, "text": surfaces.to_numpy(), "lang": lang})
     found = find_mentions(table)
-    actor_surfaces = set(table.loc[table["doc_id"].isin(found.loc[found["actor"].isin(actors), "doc_id"]), "text"])
+    found = found[found["actor"].isin(actors)]
+    if whole_names:
+        lengths = table.set_index("doc_id")["text"].str.len()
+        found = found[(found["start"] == 0) & (found["end"] == found["doc_id"].map(lengths))]
+    actor_surfaces = frozenset(table.loc[table["doc_id"].isin(found["doc_id"]), "text"])
     order = targets["sentence_index"].drop_duplicates()
     flagged = set(targets.loc[targets["mention"].isin(actor_surfaces), "sentence_index"])
+    only = actor_surfaces if whole_names else None
     return [
-        _substitute_names([item], names, rng, share=1.0, any_surface=False)[0] if index in flagged else item
+        _substitute_names([item], names, rng, share=1.0, any_surface=False, only=only)[0] if index in flagged else item
         for index, item in zip(order, items)
     ]
 
@@ -344,7 +355,10 @@ def assemble(config: TrainConfig, newsmtsc_dir, rng: np.random.Generator) -> tup
     if rusentne_train is not None:
         # an entity's label is not the sentence's tone (72 % of RuSentNE's targets are neutral)
         ru = first_sentences(rusentne_train, config.max_train_sentences)
-        items = [(sentence, targets, NO_TONE) for sentence, targets, _ in sentence_items(ru)]
+        items = sentence_items(ru)
+        if "ru" in names:
+            items = _rename_actor_targets(items, ru, names["ru"], config.rusentne_rename_actors, rng, "ru", whole_names=True)
+        items = [(sentence, targets, NO_TONE) for sentence, targets, _ in items]
         training.add(items, sentence_gids(ru), "rusentne", config.rusentne_weight)
     files["extra"] = [Path(p) for p in config.extra]
     for path in files["extra"]:
