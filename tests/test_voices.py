@@ -81,6 +81,11 @@ def test_mentions_table_has_the_holder_columns(seed_path):
          {"Moscú": ("speaker", "Russia", "Moscú"), "OTAN": ("target", "Russia", "Moscú")}),
         ("ru", "«Запад лжёт», — заявил Лавров журналистам.",
          {"Запад": ("target", "Russia", "Лавров"), "Лавров": ("speaker", "Russia", "Лавров")}),
+        # an institution as the place of speech: "как заявили в Кремле"
+        ("ru", "Как заявили в Пентагоне, Китай наращивает ядерный арсенал.",
+         {"Пентагоне": ("speaker", "West", "в Пентагоне"), "Китай": ("target", "West", "в Пентагоне")}),
+        ("ru", "Запад, как сообщили в МИД Китая, нарушает договорённости.",
+         {"Китая": ("speaker", "China", "в МИД Китая"), "Запад": ("target", "China", "в МИД Китая")}),
         ("zh", "美国国务卿布林肯本周末与王毅会面后警告称，中国正考虑向俄罗斯提供武器。",
          {"美国": ("speaker", "West", "美国国务卿布林肯"), "布林肯": ("speaker", "West", "美国国务卿布林肯"),
           "王毅": ("target", "narrator", "narrator"), "中国": ("target", "West", "美国国务卿布林肯"),
