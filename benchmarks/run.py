@@ -504,8 +504,8 @@ def bench_cache() -> dict[str, float]:
     }
 
 
-def _score_in_child(n_paragraphs: int, folder: Path) -> tuple[float, float]:
-    """Peak RSS (MB) and wall seconds of ``analysis score --no-cache`` on ``n_paragraphs``."""
+def _score_in_child(n_paragraphs: int, folder: Path, *options: str) -> tuple[float, float]:
+    """Peak RSS (MB) and wall seconds of ``analysis score --no-cache [options]`` on ``n_paragraphs``."""
     import json
     import subprocess
 
@@ -518,7 +518,7 @@ def _score_in_child(n_paragraphs: int, folder: Path) -> tuple[float, float]:
     out = folder / f"stance-{n_paragraphs}.csv"
     t0 = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "analysis", "score", str(corpus), "--out", str(out), "--no-cache"],
+        [sys.executable, "-m", "analysis", "score", str(corpus), "--out", str(out), "--no-cache", *options],
         cwd=ROOT, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the other runs'
@@ -551,6 +551,20 @@ def bench_rss() -> dict[str, float]:
         "score_10k_seconds": round(sec_10k, 1),
         "score_10k_paragraphs_per_second": round(10_000 / sec_10k, 1),
     }
+
+
+def bench_rss_onnx() -> dict[str, float]:
+    """``rss`` at 10,000 paragraphs with ``--runtime onnx`` (the export made beforehand, not timed):
+    ``peak_rss_mb_10k_onnx``, ``score_10k_onnx_seconds``."""
+    import tempfile
+
+    from analysis.classifiers.artifact import ARTIFACT_DIR
+    from analysis.classifiers.onnx_runtime import export_folder
+
+    export_folder(ARTIFACT_DIR)
+    with tempfile.TemporaryDirectory() as tmp:
+        rss, seconds = _score_in_child(10_000, Path(tmp), "--runtime", "onnx")
+    return {"peak_rss_mb_10k_onnx": round(rss, 1), "score_10k_onnx_seconds": round(seconds, 1)}
 
 
 _DASK_CHILD = """
@@ -644,7 +658,7 @@ def bench_dask() -> dict[str, float]:
 
 
 BENCHMARKS = [bench_mentions, bench_mentions_long_sentence, bench_split_long, bench_embedded, bench_nli_vs_naive,
-              bench_cache, bench_rss, bench_dask, bench_voices, bench_onnx, bench_onnx_cold]
+              bench_cache, bench_rss, bench_rss_onnx, bench_dask, bench_voices, bench_onnx, bench_onnx_cold]
 
 
 def main(argv: list[str] | None = None) -> int:

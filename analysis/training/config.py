@@ -68,7 +68,7 @@ class TrainConfig:
     #: that these names mean "neutral" whatever the sentence says (name-swap gaps 0.05-0.10).
     rusentne_rename_actors: tuple[str, ...] = ("Russia", "China", "West")
     extra_copies: int = _option(1, _COUNT, "renamed copies of each --extra sentence")
-    translation_weight: float = _option(1.0, _WEIGHT, "loss weight of the --translations sentences")
+    translation_weight: float = _option(0.5, _WEIGHT, "loss weight of the --translations sentences")
     rusentne_weight: float = _option(1.0, _WEIGHT, "loss weight of the --rusentne sentences")
     rusentne_dev_share: float = _option(0.15, _SHARE, "share of the RuSentNE sentences held out as the Russian dev set")
     split_seed: int = _option(2023, int, "seed of the Russian dev split (apart from --seed, so the dev set stays put)")
