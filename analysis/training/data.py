@@ -147,9 +147,8 @@ def _substitute_names(items, names: list[str], rng: np.random.Generator, *, shar
         for start, end, label in spans:
             surface = sentence[start:end]
             name = surface
-            if only is not None and surface not in only:
-                pass
-            elif any_surface or (not surface[:1].islower() and surface.lower() not in _PRONOUNS):
+            wanted = only is None or surface in only
+            if wanted and (any_surface or (not surface[:1].islower() and surface.lower() not in _PRONOUNS)):
                 name = names[next(picks)]
                 title = _TITLE_BEFORE.search(sentence, cursor, start)
                 if title:  # "President Trump" -> "Moscow", not "President Moscow"
