@@ -496,9 +496,11 @@ def _add_model(p: argparse.ArgumentParser) -> None:
 
 def _model_settings(args: argparse.Namespace) -> dict:
     """The classifier settings given by ``--batch-size``, ``--device`` and ``--runtime`` (when set)."""
+    from .classifiers import is_embedded
+
     settings = {"batch_size": args.batch_size, "device": args.device}
     if args.runtime is not None:
-        if str(args.model).strip().lower() != "embedded":
+        if not is_embedded(args.model):
             raise InputError(f"--runtime applies to the embedded model only, not to --model {args.model}")
         settings["runtime"] = args.runtime
     return settings

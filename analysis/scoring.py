@@ -51,7 +51,7 @@ from .schema import (
     sentiment_labels,
     stance_labels,
 )
-from .speakers import VOICE_OPTIONS, speaker_pairs, split_voice
+from .speakers import check_voice, speaker_pairs, split_voice
 
 __all__ = [
     "DEFAULT_CHUNK_MENTIONS",
@@ -97,12 +97,6 @@ def _check_chunk_size(chunk_size: Any) -> int:
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     return int(chunk_size)
-
-
-def _check_voice(voice: Any) -> str:
-    if voice not in VOICE_OPTIONS:
-        raise InputError(f"voice must be one of {', '.join(VOICE_OPTIONS)}, got {voice!r}")
-    return voice
 
 
 def _chunk_bounds(codes: np.ndarray, n_docs: int, budget: int, start: int = 0) -> list[tuple[int, int]]:
@@ -502,7 +496,7 @@ class CorpusScorer:
         from .mentions import resolve_lexicon
 
         self.chunk_size = _check_chunk_size(chunk_size)
-        self.voice = _check_voice(voice)
+        self.voice = check_voice(voice)
         lexicon = resolve_lexicon(actors)
         self.lexicon = Lexicon(lexicon.aliases, lexicon.descriptions, lexicon.sources)  # without compiled patterns
         self.model = resolve_classifier(model, batch_size, device, kw)

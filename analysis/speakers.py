@@ -21,6 +21,8 @@ source whose words hold it. Scores by voice follow three rules:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -28,7 +30,7 @@ from .errors import InputError
 from .schema import PAIRS, conform, empty
 from .voices import NARRATOR_WORDS
 
-__all__ = ["HOLDER_COLUMNS", "OTHER_SOURCES", "VOICE_OPTIONS", "speaker_mask", "speaker_pairs", "split_voice", "voice_of"]
+__all__ = ["HOLDER_COLUMNS", "OTHER_SOURCES", "VOICE_OPTIONS", "check_voice", "speaker_mask", "speaker_pairs", "split_voice", "voice_of"]
 
 #: The readings of ``score_stance(voice=...)`` and ``analysis score --voice``.
 VOICE_OPTIONS = ("all", "narrator", "sources")
@@ -59,6 +61,19 @@ def speaker_mask(mentions: pd.DataFrame) -> pd.Series:
     return inside.fillna(False).astype(bool)
 
 
+def check_voice(voice: Any) -> str:
+    """``voice`` if it is one of :data:`VOICE_OPTIONS`.
+
+    Raises
+    ------
+    InputError
+        Any other value, listing the valid ones.
+    """
+    if voice not in VOICE_OPTIONS:
+        raise InputError(f"voice must be one of {', '.join(VOICE_OPTIONS)}, got {voice!r}")
+    return voice
+
+
 def split_voice(mentions: pd.DataFrame, voice: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(targets, speakers)``: the mentions scored in ``voice`` and those that only speak there.
 
@@ -70,8 +85,7 @@ def split_voice(mentions: pd.DataFrame, voice: str) -> tuple[pd.DataFrame, pd.Da
     InputError
         An unknown voice, or ``"narrator"``/``"sources"`` on a table without holder columns.
     """
-    if voice not in VOICE_OPTIONS:
-        raise InputError(f"voice must be one of {', '.join(VOICE_OPTIONS)}, got {voice!r}")
+    check_voice(voice)
     missing = [c for c in HOLDER_COLUMNS if c not in mentions.columns]
     if missing:
         if voice != "all":

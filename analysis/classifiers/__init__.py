@@ -16,10 +16,11 @@ from typing import Any
 from ..errors import InputError
 from .base import Identity, MentionClassifier
 
-__all__ = ["LazyClassifier", "MentionClassifier", "describe_classifier", "load_classifier"]
+__all__ = ["LazyClassifier", "MentionClassifier", "describe_classifier", "is_embedded", "load_classifier"]
 
 
-def _is_embedded(name: Any) -> bool:
+def is_embedded(name: Any) -> bool:
+    """Whether ``name`` asks for the embedded model (``"embedded"``, any case and spacing)."""
     return isinstance(name, str) and name.strip().lower() == "embedded"
 
 
@@ -46,7 +47,7 @@ def describe_classifier(
         what the model's files say about it (artefact metadata, hub revision, labels).
     """
     _check_settings(name, batch_size)
-    if _is_embedded(name):
+    if is_embedded(name):
         from .embedded import describe_embedded
 
         return describe_embedded(batch_size=batch_size, device=device, **kw)
@@ -103,7 +104,7 @@ def load_classifier(
     if lazy:
         return LazyClassifier(name, batch_size=batch_size, device=device, **kw)
     _check_settings(name, batch_size)
-    if _is_embedded(name):
+    if is_embedded(name):
         from .embedded import EmbeddedClassifier
 
         return EmbeddedClassifier.load(batch_size=batch_size, device=device, **kw)
